@@ -1,0 +1,254 @@
+"""The `news-ingest` command line."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pipeline.settings import Settings
+from pipeline.store import Warehouse, WarehouseError
+
+STARTER_OPML = Path(__file__).resolve().parent.parent / "pipeline" / "starter_feeds.opml"
+MAX_CELL = 60  # table cells are cut here; csv and json carry whole values
+
+
+class CommandError(Exception):
+    """A one-line reason the command could not run."""
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(warehouse=Path(args.warehouse) if args.warehouse else None)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def format_rows(names: list[str], rows: Sequence[tuple[Any, ...]], fmt: str) -> str:
+    """Render a result as an aligned text table, CSV or JSON (a list of objects)."""
+    if fmt == "json":
+        return json.dumps(
+            [dict(zip(names, map(_jsonable, row), strict=True)) for row in rows],
+            ensure_ascii=False, indent=2,
+        )
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(names)
+        for row in rows:
+            writer.writerow(["" if v is None else _jsonable(v) for v in row])
+        return buffer.getvalue().rstrip("\n")
+
+    def cell(value: Any) -> str:
+        text = "NULL" if value is None else str(_jsonable(value))
+        text = " ".join(text.split())
+        return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+
+    cells = [[cell(v) for v in row] for row in rows]
+    widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
+    lines = [
+        "  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)),
+        "  ".join("-" * w for w in widths),
+    ]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(lines)
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from flows.ingest import close_warehouse, ingest
+
+    settings = _settings(args)
+    # Open once here, so a locked or broken warehouse is one clear line before Prefect starts.
+    with Warehouse(settings.warehouse) as wh:
+        if not args.feed and not wh.feed_states():
+            raise CommandError(
+                "no feeds registered: add some with `news-ingest feeds add URL`"
+                " or pass `--feed URL`"
+            )
+    try:
+        counts = ingest(feed_urls=args.feed or None, warehouse=str(settings.warehouse))
+    finally:
+        close_warehouse(settings.warehouse)
+    print(summary_line(counts))
+    return 0
+
+
+def summary_line(counts: dict[str, int]) -> str:
+    return (
+        f"run {counts.get('run_id')}: {counts.get('feeds_total', 0)} feeds"
+        f" ({counts.get('feeds_fetched', 0)} fetched, {counts.get('feeds_not_modified', 0)}"
+        f" not modified, {counts.get('feeds_failed', 0)} failed),"
+        f" {counts.get('entries_new', 0)} new entries, {counts.get('articles_new', 0)} new"
+        f" articles ({counts.get('fallbacks', 0)} from feed text),"
+        f" {counts.get('pages_failed', 0)} pages failed"
+    )
+
+
+def cmd_feeds_add(args: argparse.Namespace) -> int:
+    for url in args.url:
+        if not url.startswith(("http://", "https://")):
+            raise CommandError(f"not an http(s) URL: {url!r}")
+    with Warehouse(_settings(args).warehouse) as wh:
+        added = wh.add_feeds(args.url)
+    print(f"{added} feed(s) added, {len(set(args.url)) - added} already registered")
+    return 0
+
+
+def cmd_feeds_list(args: argparse.Namespace) -> int:
+    with Warehouse(_settings(args).warehouse) as wh:
+        names, rows = wh.query(
+            "SELECT feed_id, url, title, last_status, last_error, consecutive_failures,"
+            " last_fetched_at FROM feeds ORDER BY feed_id"
+        )
+    print(format_rows(names, rows, args.format))
+    return 0
+
+
+def _import_opml(data: bytes, args: argparse.Namespace) -> int:
+    from pipeline.opml import read_opml
+
+    try:
+        feeds = read_opml(data)
+    except ValueError as exc:
+        raise CommandError(f"cannot read OPML: {exc}") from None
+    with Warehouse(_settings(args).warehouse) as wh:
+        added = wh.add_feeds([f.url for f in feeds], [f.title for f in feeds])
+    print(f"{len(feeds)} feed(s) in the OPML, {added} newly registered")
+    return 0
+
+
+def cmd_feeds_import_opml(args: argparse.Namespace) -> int:
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise CommandError(f"cannot read {args.file}: {exc.strerror}") from None
+    return _import_opml(data, args)
+
+
+def cmd_feeds_import_starter(args: argparse.Namespace) -> int:
+    return _import_opml(STARTER_OPML.read_bytes(), args)
+
+
+def cmd_feeds_export_opml(args: argparse.Namespace) -> int:
+    from pipeline.opml import OpmlFeed, write_opml
+
+    with Warehouse(_settings(args).warehouse) as wh:
+        feeds = [OpmlFeed(url=f["url"], title=f["title"], site_url=f["site_url"])
+                 for f in wh.list_feeds()]
+    data = write_opml(feeds, "news-ingest feeds")
+    if args.output:
+        Path(args.output).write_bytes(data)
+        print(f"{len(feeds)} feed(s) written to {args.output}")
+    else:
+        sys.stdout.write(data.decode("utf-8"))
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    import duckdb
+
+    with Warehouse(_settings(args).warehouse, read_only=True) as wh:
+        try:
+            names, rows = wh.query(args.query)
+        except duckdb.Error as exc:
+            raise CommandError(str(exc).splitlines()[0]) from None
+    print(format_rows(names, rows, args.format))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from flows.demo import run_demo
+
+    return run_demo(_settings(args))
+
+
+# -- parser -------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="news-ingest",
+        description="Ingest news feeds and their articles into a DuckDB warehouse.",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--warehouse", metavar="PATH",
+        help="DuckDB file (default: $NEWS_INGEST_WAREHOUSE or warehouse/news.duckdb)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", parents=[common], help="run one ingest now")
+    run.add_argument("--feed", action="append", metavar="URL",
+                     help="feed to ingest (repeatable; registered if new); default: all feeds")
+    run.set_defaults(handler=cmd_run)
+
+    feeds = sub.add_parser("feeds", help="manage the feed registry")
+    feeds_sub = feeds.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
+    add = feeds_sub.add_parser("add", parents=[common], help="register feeds")
+    add.add_argument("url", nargs="+", metavar="URL")
+    add.set_defaults(handler=cmd_feeds_add)
+    lst = feeds_sub.add_parser("list", parents=[common], help="list feeds and their state")
+    lst.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    lst.set_defaults(handler=cmd_feeds_list)
+    imp = feeds_sub.add_parser("import-opml", parents=[common], help="register feeds from OPML")
+    imp.add_argument("file", metavar="FILE")
+    imp.set_defaults(handler=cmd_feeds_import_opml)
+    starter = feeds_sub.add_parser("import-starter", parents=[common],
+                                   help="register the shipped starter list of public news feeds")
+    starter.set_defaults(handler=cmd_feeds_import_starter)
+    exp = feeds_sub.add_parser("export-opml", parents=[common], help="write the feeds as OPML")
+    exp.add_argument("--output", "-o", metavar="FILE", help="file to write (default: stdout)")
+    exp.set_defaults(handler=cmd_feeds_export_opml)
+
+    sql = sub.add_parser("sql", parents=[common], help="run a read-only SQL query")
+    sql.add_argument("query", metavar="QUERY")
+    sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    sql.set_defaults(handler=cmd_sql)
+
+    demo = sub.add_parser("demo", parents=[common],
+                          help="serve a generated news site on 127.0.0.1 and ingest it")
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except (CommandError, WarehouseError, ValueError) as exc:
+        print(f"news-ingest: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("news-ingest: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one line for the user; details in the debug log
+        logging.getLogger("news_ingest").debug("unexpected error", exc_info=True)
+        print(f"news-ingest: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

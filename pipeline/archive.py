@@ -1,0 +1,87 @@
+"""The raw archive: every feed and page response kept as WARC records for offline re-extraction."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from pipeline.records import Fetch
+
+# Headers that describe the transfer, not the payload: the archive stores decoded bytes.
+TRANSFER_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content-length"})
+
+
+class ArchiveWriter:
+    """Appends response records to one gzipped WARC file; each record is its own gzip member,
+    so (file, offset, length) addresses it for random access."""
+
+    def __init__(self, root: Path, prefix: str) -> None:
+        day = datetime.now(timezone.utc).strftime("%Y/%m/%d")
+        self.root = root
+        self.relative = f"{day}/{prefix}-{uuid.uuid4().hex[:12]}.warc.gz"
+        self.path = root / self.relative
+        self._file: io.BufferedWriter | None = None
+        self._writer: WARCWriter | None = None
+        self._lock = threading.Lock()
+
+    def _open(self) -> WARCWriter:
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "ab")  # noqa: SIM115 - closed in close()
+            self._writer = WARCWriter(self._file, gzip=True)
+        return self._writer
+
+    def write(self, fetch: Fetch) -> None:
+        """Archive a fetch that got a response body, and note where it went on the fetch."""
+        if fetch.status is None or not fetch.body:
+            return
+        http_headers = StatusAndHeaders(
+            f"{fetch.status} {'OK' if fetch.status == 200 else ''}".strip(),
+            [(k, v) for k, v in fetch.headers.items() if k not in TRANSFER_HEADERS]
+            + [("Content-Length", str(len(fetch.body)))],
+            protocol="HTTP/1.1",
+        )
+        with self._lock:
+            writer = self._open()
+            assert self._file is not None
+            record = writer.create_warc_record(
+                fetch.final_url or fetch.url,
+                "response",
+                payload=io.BytesIO(fetch.body),
+                http_headers=http_headers,
+                warc_headers_dict={"WARC-Date": fetch.started_at.strftime("%Y-%m-%dT%H:%M:%SZ")},
+            )
+            offset = self._file.tell()
+            writer.write_record(record)
+            self._file.flush()
+            fetch.warc_file = self.relative
+            fetch.warc_offset = offset
+            fetch.warc_length = self._file.tell() - offset
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.flush()
+                os.fsync(self._file.fileno())
+                self._file.close()
+                self._file = None
+                self._writer = None
+
+
+def read_record(root: Path, warc_file: str, offset: int) -> tuple[str, dict[str, str], bytes]:
+    """Read one archived response back: (url, lower-cased headers, body)."""
+    with open(root / warc_file, "rb") as handle:
+        handle.seek(offset)
+        for record in ArchiveIterator(handle):
+            url = record.rec_headers.get_header("WARC-Target-URI")
+            headers = {k.lower(): v for k, v in (record.http_headers.headers if record.http_headers else [])}
+            return url, headers, record.content_stream().read()
+    raise ValueError(f"no WARC record at {warc_file}:{offset}")

@@ -1,0 +1,126 @@
+"""Batch stages: fetch and parse a batch of feeds; fetch and extract a batch of pages."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+
+from pipeline.archive import ArchiveWriter
+from pipeline.extract import ExtractionError, extract_article, fallback_article
+from pipeline.feeds import FeedError, parse_feed
+from pipeline.fetch import Fetcher
+from pipeline.records import Article, Entry, FeedState, Fetch
+from pipeline.store import FeedResult, PageResult, PendingPage
+
+HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
+
+
+def fetch_feed_batch(
+    feeds: list[FeedState], fetcher: Fetcher, archive_root: Path, max_entries: int, prefix: str
+) -> list[FeedResult]:
+    """Fetch feeds concurrently (conditional GET), archive their bytes and parse them."""
+    archive = ArchiveWriter(archive_root, prefix)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, fetcher.settings.fetch_workers)) as threads:
+            return list(
+                threads.map(lambda feed: _fetch_feed(feed, fetcher, archive, max_entries), feeds)
+            )
+    finally:
+        archive.close()
+
+
+def _fetch_feed(feed: FeedState, fetcher: Fetcher, archive: ArchiveWriter,
+                max_entries: int) -> FeedResult:
+    fetch = fetcher.fetch(feed.url, "feed", feed.etag, feed.last_modified, feed_id=feed.feed_id)
+    result = FeedResult(feed=feed, fetch=fetch, error=fetch.error)
+    if fetch.error is not None or fetch.status == 304:
+        return result
+    archive.write(fetch)
+    try:
+        parsed = parse_feed(fetch.body, fetch.final_url or feed.url, fetch.headers)
+    except FeedError as exc:
+        result.error = str(exc)
+        return result
+    # Feeds list newest first; a cap keeps one huge archive feed from swamping a run.
+    parsed.entries = parsed.entries[:max_entries]
+    result.parsed = parsed
+    return result
+
+
+def extract_page(body: bytes, url: str, entry: Entry, headers: dict[str, str]) -> Article:
+    """Extract one page, falling back to its feed entry; runs in a worker process."""
+    return extract_article(body, url, entry, headers)
+
+
+def make_extract_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool for extraction. `spawn`, because forking a process that runs threads
+    (Prefect, httpx) can copy a held lock into the child."""
+    return ProcessPoolExecutor(
+        max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn")
+    )
+
+
+def fetch_page_batch(
+    pages: list[PendingPage],
+    fetcher: Fetcher,
+    archive_root: Path,
+    extractor: Executor | None,
+    prefix: str,
+    on_page: Callable[[], None] | None = None,
+) -> list[PageResult]:
+    """Fetch pages concurrently and hand each to the extraction pool as soon as it arrives, so
+    fetching overlaps extraction. Never raises for a bad page: the result says what went wrong."""
+    archive = ArchiveWriter(archive_root, prefix)
+    results: list[PageResult] = []
+    pending: list[tuple[PageResult, Future[Article]]] = []
+
+    def fetch_one(page: PendingPage) -> tuple[PendingPage, Fetch]:
+        fetch = fetcher.fetch(page.url, "page")
+        if fetch.ok:
+            archive.write(fetch)
+        return page, fetch
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, fetcher.settings.fetch_workers)) as threads:
+            for page, fetch in threads.map(fetch_one, pages):
+                result = PageResult(page=page, fetch=fetch)
+                results.append(result)
+                if not fetch.ok:
+                    reason = fetch.error or f"HTTP {fetch.status}"
+                    result.error = reason
+                    result.article = _fallback(page, reason)
+                    continue
+                url = fetch.final_url or page.url
+                if extractor is None:
+                    _finish(result, lambda: extract_page(fetch.body, url, page.entry, fetch.headers))
+                else:
+                    future = extractor.submit(extract_page, fetch.body, url, page.entry, fetch.headers)
+                    pending.append((result, future))
+        for result, future in pending:
+            _finish(result, future.result)
+            if on_page:
+                on_page()
+    finally:
+        archive.close()
+    return results
+
+
+def _finish(result: PageResult, run: Callable[[], Article]) -> None:
+    try:
+        result.article = run()
+    except ExtractionError as exc:
+        result.error = f"extraction failed: {exc}"
+        result.article = _fallback(result.page, result.error)
+    except Exception as exc:  # noqa: BLE001 - a worker crash must cost one page, not the batch
+        result.error = f"extraction failed: {type(exc).__name__}: {exc}"
+        result.article = _fallback(result.page, result.error)
+
+
+def _fallback(page: PendingPage, reason: str) -> Article | None:
+    """The entry's own text when the page failed; None when the entry has no text either."""
+    entry = page.entry
+    if not (entry.content or entry.summary):
+        return None
+    return fallback_article(entry, page.url, reason)

@@ -1,0 +1,277 @@
+"""Polite, bounded HTTP fetching: one client, conditional GET, caps, and a private-address guard."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import time
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpcore
+import httpx
+
+from pipeline.records import Fetch
+from pipeline.settings import Settings
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+PERMANENT_REDIRECTS = frozenset({301, 308})
+FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+CHUNK_SIZE = 64 * 1024
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class BlockedDestination(Exception):
+    """The destination resolves to a private, loopback, link-local or reserved address."""
+
+
+class FetchAborted(Exception):
+    """A response broke a limit (size, deadline) and was dropped."""
+
+
+class HostPolicy:
+    """Decides which destinations may be contacted: public addresses, plus the allow-list."""
+
+    def __init__(self, allow: Iterable[str] = ()) -> None:
+        self.allowed_names: set[str] = set()
+        self.allowed_networks: list[IPNetwork] = []
+        for item in allow:
+            item = item.strip().lower()
+            if not item:
+                continue
+            try:
+                self.allowed_networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                self.allowed_names.add(item.rstrip("."))
+
+    def address_allowed(self, address: str) -> bool:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if any(ip in net for net in self.allowed_networks):
+            return True
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        return ip.is_global and not ip.is_multicast
+
+    def resolve(self, host: str, port: int) -> list[str]:
+        """Resolve `host` and return its addresses, refusing when any of them is private."""
+        name = host.lower().rstrip(".")
+        try:
+            infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise OSError(f"cannot resolve host {host!r}: {exc.strerror}") from exc
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        if name in self.allowed_names:
+            return addresses
+        refused = [a for a in addresses if not self.address_allowed(a)]
+        if refused:
+            raise BlockedDestination(
+                f"refused private address {refused[0]} for host {host!r}"
+                " (set NEWS_INGEST_ALLOW_HOSTS to allow it)"
+            )
+        return addresses
+
+
+class GuardedBackend(httpcore.SyncBackend):
+    """Network backend that checks every address it connects to, after DNS resolution.
+
+    Connecting to the checked IP (not the name) closes the DNS-rebinding gap between the check
+    and the connection; TLS still verifies the original host name."""
+
+    def __init__(self, policy: HostPolicy) -> None:
+        self.policy = policy
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        addresses = self.policy.resolve(host, port)
+        last_error: Exception | None = None
+        for address in addresses:
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except httpcore.ConnectError as exc:
+                last_error = exc
+        raise last_error or httpcore.ConnectError(f"no address for {host!r}")
+
+
+def guarded_transport(policy: HostPolicy, limits: httpx.Limits) -> httpx.HTTPTransport:
+    transport = httpx.HTTPTransport(limits=limits, trust_env=False)
+    # httpx has no public hook for the network backend; rebuild its pool with ours.
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(trust_env=False),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=GuardedBackend(policy),
+    )
+    return transport
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connect timeout"
+    if isinstance(exc, httpx.ReadTimeout):
+        return "read timeout"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.ConnectError):
+        return f"connection failed: {exc}" if str(exc) else "connection failed"
+    if isinstance(exc, httpx.DecodingError):
+        return f"bad content encoding: {exc}"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"protocol error: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+class Fetcher:
+    """Fetches URLs with one shared httpx client. Thread-safe; use as a context manager.
+
+    `transport` is the seam for tests and special deployments; by default every connection
+    goes through the private-address guard."""
+
+    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
+        self.settings = settings
+        self.policy = HostPolicy(settings.allow_hosts)
+        limits = httpx.Limits(
+            max_connections=max(settings.fetch_workers, 1) * 2,
+            max_keepalive_connections=max(settings.fetch_workers, 1),
+        )
+        self.client = httpx.Client(
+            transport=transport or guarded_transport(self.policy, limits),
+            timeout=httpx.Timeout(
+                connect=settings.connect_timeout,
+                read=settings.read_timeout,
+                write=settings.read_timeout,
+                pool=settings.deadline,
+            ),
+            headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate, br"},
+            follow_redirects=False,
+            trust_env=False,
+        )
+        self._host_slots: dict[str, threading.BoundedSemaphore] = {}
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _slot(self, host: str) -> threading.BoundedSemaphore:
+        with self._lock:
+            slot = self._host_slots.get(host)
+            if slot is None:
+                slot = threading.BoundedSemaphore(max(self.settings.per_host, 1))
+                self._host_slots[host] = slot
+            return slot
+
+    def fetch(
+        self,
+        url: str,
+        kind: str,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        feed_id: int | None = None,
+    ) -> Fetch:
+        """GET `url`, following redirects up to the limit, and return what happened.
+
+        Never raises for network or HTTP trouble: the returned Fetch carries the error."""
+        started = datetime.now(timezone.utc)
+        t0 = time.monotonic()
+        result = Fetch(url=url, kind=kind, started_at=started, feed_id=feed_id)
+        headers = {"Accept": FEED_ACCEPT if kind == "feed" else PAGE_ACCEPT}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current = url
+        try:
+            for _hop in range(self.settings.max_redirects + 1):
+                scheme = urlsplit(current).scheme.lower()
+                if scheme not in ("http", "https"):
+                    raise FetchAborted(f"unsupported URL scheme {scheme!r}")
+                host = (urlsplit(current).hostname or "").lower()
+                if not host:
+                    raise FetchAborted(f"URL has no host: {current!r}")
+                with self._slot(host):
+                    status, location = self._get_once(current, headers, result, t0)
+                if status in REDIRECT_STATUSES and location:
+                    target = urljoin(current, location)
+                    result.redirects.append((status, target))
+                    current = target
+                    continue
+                break
+            else:
+                raise FetchAborted(f"too many redirects (more than {self.settings.max_redirects})")
+        except BlockedDestination as exc:
+            result.error = str(exc)
+        except FetchAborted as exc:
+            result.error = str(exc)
+            result.body = b""
+        except (httpx.HTTPError, OSError) as exc:
+            result.error = _describe(exc)
+            result.body = b""
+        result.final_url = current
+        result.elapsed_ms = int((time.monotonic() - t0) * 1000)
+        if result.error is None and result.status is not None:
+            if result.status >= 400:
+                result.error = f"HTTP {result.status}"
+            elif result.status in REDIRECT_STATUSES:
+                result.error = f"HTTP {result.status} without a usable Location"
+        return result
+
+    def _get_once(
+        self, url: str, headers: dict[str, str], result: Fetch, t0: float
+    ) -> tuple[int, str | None]:
+        deadline = t0 + self.settings.deadline
+        with self.client.stream("GET", url, headers=headers) as response:
+            result.status = response.status_code
+            result.headers = {k.lower(): v for k, v in response.headers.items()}
+            if response.status_code in REDIRECT_STATUSES:
+                return response.status_code, response.headers.get("location")
+            if response.status_code == 304:
+                return 304, None
+            declared = response.headers.get("content-length")
+            if declared and declared.isdigit() and response.headers.get("content-encoding") is None:
+                if int(declared) > self.settings.max_bytes:
+                    raise FetchAborted(
+                        f"response too large: {declared} bytes declared,"
+                        f" limit {self.settings.max_bytes}"
+                    )
+            chunks: list[bytes] = []
+            size = 0
+            # iter_bytes decompresses, so the cap applies to what we would really hold.
+            for chunk in response.iter_bytes(CHUNK_SIZE):
+                size += len(chunk)
+                if size > self.settings.max_bytes:
+                    raise FetchAborted(
+                        f"response too large: over {self.settings.max_bytes} bytes"
+                        " after decompression"
+                    )
+                if time.monotonic() > deadline:
+                    raise FetchAborted(
+                        f"deadline exceeded: response took over {self.settings.deadline:g} s"
+                    )
+                chunks.append(chunk)
+            result.body = b"".join(chunks)
+            return response.status_code, None
+
+
+def permanent_redirect_target(fetch: Fetch) -> str | None:
+    """The URL a feed moved to, when every hop of its redirect chain was permanent."""
+    if fetch.redirects and all(status in PERMANENT_REDIRECTS for status, _ in fetch.redirects):
+        if fetch.ok or fetch.status == 304:
+            return fetch.redirects[-1][1]
+    return None

@@ -1,0 +1,98 @@
+"""Small typed records that flow one way: feeds → entries → pages → articles → tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class FeedState:
+    """A registered feed as the warehouse knows it before a run."""
+
+    feed_id: int
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass
+class Fetch:
+    """One HTTP attempt (a row of `fetches`), with its body when one came."""
+
+    url: str
+    kind: str  # "feed" or "page"
+    started_at: datetime
+    final_url: str | None = None
+    status: int | None = None  # None when no response came
+    error: str | None = None  # None on success
+    elapsed_ms: int = 0
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    redirects: list[tuple[int, str]] = field(default_factory=list)  # (status, location) per hop
+    feed_id: int | None = None
+    warc_file: str | None = None
+    warc_offset: int | None = None
+    warc_length: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+
+@dataclass
+class Entry:
+    """One item of a parsed feed."""
+
+    guid: str  # exactly as the feed gives it; the link when it gives none
+    link: str | None
+    title: str | None = None
+    summary: str | None = None
+    content: str | None = None  # content:encoded / Atom content (HTML)
+    published_at: datetime | None = None  # timezone-aware UTC
+    updated_at: datetime | None = None
+    authors: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    image: str | None = None
+
+
+@dataclass
+class ParsedFeed:
+    """What feedparser made of a feed's bytes."""
+
+    title: str | None
+    site_url: str | None
+    entries: list[Entry]
+    warning: str | None = None  # feedparser's bozo exception, when any
+    format: str | None = None  # e.g. "rss20", "atom10"
+    ttl_minutes: int | None = None
+
+
+@dataclass
+class Article:
+    """An article extracted from a page (or from its feed entry when the page failed)."""
+
+    url: str  # the page's URL after redirects
+    canonical_url: str
+    url_key: str
+    title: str | None
+    text: str
+    language: str | None = None
+    published_at: datetime | None = None
+    modified_at: datetime | None = None
+    site_name: str | None = None
+    description: str | None = None
+    image: str | None = None
+    authors: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    content_hash: str = ""
+    source: str = "page"  # "page" or "feed" (fallback)
+    fallback_reason: str | None = None
+    provenance: dict[str, str] = field(default_factory=dict)  # field -> source name
+    extractor_version: str = ""

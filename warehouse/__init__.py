@@ -1,0 +1,1 @@
+"""The warehouse's SQL: numbered migrations, views and example queries (package data)."""

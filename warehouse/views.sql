@@ -1,0 +1,26 @@
+-- Views, recreated on every open so they always match the code.
+
+CREATE OR REPLACE VIEW articles_per_site_day AS
+SELECT coalesce(site_name, regexp_extract(url, '^https?://([^/]+)', 1)) AS site,
+       CAST(coalesce(published_at, fetched_at) AS DATE) AS day,
+       count(*) AS articles
+FROM articles
+GROUP BY ALL;
+
+CREATE OR REPLACE VIEW feed_status AS
+SELECT f.feed_id, f.url, f.title, f.last_status, f.last_error, f.consecutive_failures,
+       f.last_fetched_at,
+       (SELECT count(*) FROM feed_entries e WHERE e.feed_id = f.feed_id) AS entries,
+       (SELECT count(*) FROM feed_entries e WHERE e.feed_id = f.feed_id AND e.article_id IS NOT NULL) AS entries_with_article
+FROM feeds f;
+
+CREATE OR REPLACE VIEW article_details AS
+SELECT a.article_id, a.url, a.title, a.site_name, a.published_at, a.language,
+       (SELECT list(au.name ORDER BY aa.position) FROM article_authors aa
+          JOIN authors au USING (author_id) WHERE aa.article_id = a.article_id) AS authors,
+       (SELECT list(c.name ORDER BY c.name) FROM article_categories ac
+          JOIN categories c USING (category_id) WHERE ac.article_id = a.article_id) AS categories,
+       (SELECT list(t.name ORDER BY t.name) FROM article_tags atg
+          JOIN tags t USING (tag_id) WHERE atg.article_id = a.article_id) AS tags,
+       a.source, a.cluster_id
+FROM articles a;
