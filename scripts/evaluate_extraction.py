@@ -1,0 +1,265 @@
+"""Score news-ingest's extract_article against trafilatura alone on the labelled page corpus."""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+import sys
+import time
+import unicodedata
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "pages"
+sys.path.insert(0, str(REPO_ROOT))
+
+import trafilatura  # noqa: E402
+import trafilatura.settings  # noqa: E402
+
+from pipeline.extract import ExtractionError, extract_article  # noqa: E402
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass
+class Prediction:
+    """The fields one extractor produced for one page, in comparable form."""
+
+    title: str | None = None
+    published_day_utc: date | None = None
+    published_day_local: date | None = None  # in the ground truth's own UTC offset
+    authors: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+    text: str = ""
+
+
+@dataclass
+class Scores:
+    """Running totals for one extractor."""
+
+    title_hits: int = 0
+    title_n: int = 0
+    day_local_hits: int = 0
+    day_utc_hits: int = 0
+    day_n: int = 0
+    author_f1: float = 0.0
+    author_n: int = 0
+    topic_tp: int = 0
+    topic_pred: int = 0
+    topic_gold: int = 0
+    topic_n: int = 0
+    body_f1: float = 0.0
+    body_n: int = 0
+    empty_text: int = 0
+    seconds: float = 0.0
+    pages: int = 0
+    body_per_page: list[float] = field(default_factory=list)
+
+
+def norm_ws(text: str | None) -> str:
+    return _SPACE.sub(" ", unicodedata.normalize("NFC", text or "")).strip()
+
+
+def f1(pred: Counter[str], gold: Counter[str]) -> float:
+    if not pred and not gold:
+        return 1.0
+    overlap = sum((pred & gold).values())
+    if not overlap:
+        return 0.0
+    precision = overlap / sum(pred.values())
+    recall = overlap / sum(gold.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+def tokens(text: str) -> Counter[str]:
+    return Counter(t.casefold() for t in _TOKEN.findall(text))
+
+
+def gold_datetime(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    # A naive ground-truth date is read as UTC, as the extractor does.
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+def ours(html: bytes, record: dict, gold_dt: datetime | None) -> Prediction:
+    try:
+        article = extract_article(html, record["url"])
+    except ExtractionError:
+        return Prediction()
+    pred = Prediction(
+        title=article.title,
+        authors=article.authors,
+        topics=article.categories + article.tags,
+        text=article.text,
+    )
+    if article.published_at is not None:
+        pred.published_day_utc = article.published_at.astimezone(UTC).date()
+        offset_tz = gold_dt.tzinfo if gold_dt is not None else UTC
+        pred.published_day_local = article.published_at.astimezone(offset_tz).date()
+    return pred
+
+
+def trafilatura_alone(html: bytes, record: dict, gold_dt: datetime | None) -> Prediction:
+    doc = trafilatura.bare_extraction(html, url=record["url"], with_metadata=True)
+    if not isinstance(doc, trafilatura.settings.Document):
+        return Prediction()
+    day = None
+    if doc.date:
+        try:
+            day = date.fromisoformat(doc.date[:10])
+        except ValueError:
+            day = None
+    # Split trafilatura's comma-joined tag strings so the baseline is not penalised for format.
+    topics = [t.strip() for v in (doc.categories or []) + (doc.tags or []) for t in v.split(",")]
+    return Prediction(
+        title=doc.title,
+        # trafilatura gives a bare day with no zone: it counts as both the local and the UTC day.
+        published_day_utc=day,
+        published_day_local=day,
+        authors=[a.strip() for a in (doc.author or "").split(";") if a.strip()],
+        topics=[t for t in topics if t],
+        text=doc.text or "",
+    )
+
+
+def score(scores: Scores, pred: Prediction, record: dict, gold_dt: datetime | None) -> None:
+    if record.get("title"):
+        scores.title_n += 1
+        scores.title_hits += norm_ws(pred.title) == norm_ws(record["title"])
+    if gold_dt is not None:
+        scores.day_n += 1
+        scores.day_local_hits += pred.published_day_local == gold_dt.date()
+        scores.day_utc_hits += pred.published_day_utc == gold_dt.astimezone(UTC).date()
+    if record.get("authors"):
+        scores.author_n += 1
+        scores.author_f1 += f1(
+            Counter({a.casefold() for a in pred.authors}),
+            Counter({norm_ws(a).casefold() for a in record["authors"]}),
+        )
+    if record.get("topics") is not None:
+        gold = {norm_ws(t).casefold() for t in record["topics"]}
+        got = {norm_ws(t).casefold() for t in pred.topics}
+        scores.topic_n += 1
+        scores.topic_tp += len(gold & got)
+        scores.topic_pred += len(got)
+        scores.topic_gold += len(gold)
+    if record.get("body_text"):
+        scores.body_n += 1
+        page_f1 = f1(tokens(pred.text), tokens(record["body_text"]))
+        scores.body_f1 += page_f1
+        scores.body_per_page.append(page_f1)
+    scores.empty_text += not pred.text.strip()
+
+
+def ratio(num: float, den: int | float) -> float:
+    return num / den if den else float("nan")
+
+
+def table(results: dict[str, Scores]) -> str:
+    rows: list[tuple[str, Callable[[Scores], str]]] = [
+        ("title exact", lambda s: f"{ratio(s.title_hits, s.title_n):.3f} (n={s.title_n})"),
+        ("published day (gold offset)",
+         lambda s: f"{ratio(s.day_local_hits, s.day_n):.3f} (n={s.day_n})"),
+        ("published day (UTC)", lambda s: f"{ratio(s.day_utc_hits, s.day_n):.3f} (n={s.day_n})"),
+        ("authors F1", lambda s: f"{ratio(s.author_f1, s.author_n):.3f} (n={s.author_n})"),
+        ("topics precision (micro)",
+         lambda s: f"{ratio(s.topic_tp, s.topic_pred):.3f} (n={s.topic_n})"),
+        ("topics recall (micro)",
+         lambda s: f"{ratio(s.topic_tp, s.topic_gold):.3f} (n={s.topic_n})"),
+        ("body token F1", lambda s: f"{ratio(s.body_f1, s.body_n):.3f} (n={s.body_n})"),
+        ("pages with empty text", lambda s: f"{s.empty_text}"),
+        ("pages/s", lambda s: f"{ratio(s.pages, s.seconds):.1f}"),
+    ]
+    names = list(results)
+    width = max(len(r[0]) for r in rows) + 2
+    lines = ["field".ljust(width) + "".join(n.ljust(22) for n in names)]
+    lines.append("-" * (width + 22 * len(names)))
+    for label, fmt in rows:
+        lines.append(label.ljust(width) + "".join(fmt(results[n]).ljust(22) for n in names))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="pages directory")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N pages")
+    parser.add_argument("--verbose", action="store_true", help="print each page's misses")
+    args = parser.parse_args(argv)
+
+    index = args.corpus / "index.jsonl"
+    if not index.is_file():
+        print(f"corpus not found: {index} is missing (pass --corpus PATH)", file=sys.stderr)
+        return 2
+    records = [json.loads(line) for line in index.read_text(encoding="utf-8").splitlines() if line]
+    if args.limit:
+        records = records[: args.limit]
+
+    extractors = {"news-ingest": ours, "trafilatura": trafilatura_alone}
+    results = {name: Scores() for name in extractors}
+    body_diffs: list[tuple[float, str]] = []
+    for record in records:
+        path = args.corpus / record["html"]
+        if not path.is_file():
+            print(f"skipping missing page {path.name}", file=sys.stderr)
+            continue
+        html = gzip.decompress(path.read_bytes())
+        gold_dt = gold_datetime(record.get("publishing_date"))
+        preds: dict[str, Prediction] = {}
+        for name, extractor in extractors.items():
+            start = time.perf_counter()
+            preds[name] = extractor(html, record, gold_dt)
+            results[name].seconds += time.perf_counter() - start
+            results[name].pages += 1
+            score(results[name], preds[name], record, gold_dt)
+        ours_f1 = results["news-ingest"].body_per_page[-1:] or [0.0]
+        base_f1 = results["trafilatura"].body_per_page[-1:] or [0.0]
+        if record.get("body_text"):
+            body_diffs.append((ours_f1[0] - base_f1[0], record["html"]))
+        if args.verbose:
+            report_misses(record, preds["news-ingest"], gold_dt)
+
+    print(f"corpus: {args.corpus} ({len(records)} pages)")
+    print("published day: '(gold offset)' compares calendar days in the ground truth's own UTC")
+    print("offset (the day the publisher printed), '(UTC)' compares UTC days; naive = UTC.")
+    print("topics: ours = categories + tags; micro-averaged over pages whose topics are labelled.")
+    print()
+    print(table(results))
+    worse = [(d, n) for d, n in body_diffs if d < -0.01]
+    print(f"\npages where our body F1 is below trafilatura's by >0.01: {len(worse)}")
+    for diff, name in sorted(worse)[:10]:
+        print(f"  {diff:+.3f} {name}")
+    return 0
+
+
+def report_misses(record: dict, pred: Prediction, gold_dt: datetime | None) -> None:
+    name = record["html"]
+    if record.get("title") and norm_ws(pred.title) != norm_ws(record["title"]):
+        print(f"{name} TITLE got={pred.title!r} want={record['title']!r}")
+    if gold_dt is not None and pred.published_day_local != gold_dt.date():
+        print(f"{name} DATE got={pred.published_day_local} want={gold_dt.isoformat()}")
+    if record.get("authors"):
+        got = {a.casefold() for a in pred.authors}
+        want = {a.casefold() for a in record["authors"]}
+        if got != want:
+            print(f"{name} AUTHORS got={pred.authors} want={record['authors']}")
+    if record.get("topics") is not None:
+        got = {t.casefold() for t in pred.topics}
+        want = {t.casefold() for t in record["topics"]}
+        if got != want:
+            print(f"{name} TOPICS extra={sorted(got - want)} missing={sorted(want - got)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
