@@ -11,13 +11,14 @@ import sys
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from pipeline.settings import Settings
 from pipeline.store import Warehouse, WarehouseError
 
-STARTER_OPML = Path(__file__).resolve().parent.parent / "pipeline" / "starter_feeds.opml"
+STARTER_OPML = resources.files("pipeline").joinpath("starter_feeds.opml")
 MAX_CELL = 60  # table cells are cut here; csv and json carry whole values
 
 
@@ -179,6 +180,22 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_query(args: argparse.Namespace) -> int:
+    from flows.demo import example_queries
+
+    queries = example_queries()
+    if not args.name:
+        for name, sql in queries.items():
+            print(f"{name}: {sql.splitlines()[0].lstrip('- ')}")
+        return 0
+    if args.name not in queries:
+        raise CommandError(
+            f"no example query {args.name!r}; `news-ingest query` lists them"
+        )
+    args.query = queries[args.name]
+    return cmd_sql(args)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from flows.demo import run_demo
 
@@ -227,6 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("query", metavar="QUERY")
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
     sql.set_defaults(handler=cmd_sql)
+
+    query = sub.add_parser("query", parents=[common],
+                           help="run a shipped example query (list them with no NAME)")
+    query.add_argument("name", nargs="?", metavar="NAME")
+    query.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    query.set_defaults(handler=cmd_query)
 
     demo = sub.add_parser("demo", parents=[common],
                           help="serve a generated news site on 127.0.0.1 and ingest it")

@@ -43,6 +43,10 @@ def _fetch_feed(feed: FeedState, fetcher: Fetcher, archive: ArchiveWriter,
     except FeedError as exc:
         result.error = str(exc)
         return result
+    if parsed.warning and not parsed.entries:
+        # Parse trouble that leaves not one complete item is a broken feed, not an empty one.
+        result.error = f"broken feed: {parsed.warning}"
+        return result
     # Feeds list newest first; a cap keeps one huge archive feed from swamping a run.
     parsed.entries = parsed.entries[:max_entries]
     result.parsed = parsed
