@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -153,8 +153,12 @@ class Warehouse:
 
     def add_feeds(self, urls: Sequence[str], titles: Sequence[str | None] | None = None) -> int:
         """Register feeds (already-known URLs are left as they are); return how many were new."""
-        rows = list(dict.fromkeys(u.strip() for u in urls if u.strip()))
-        title_of = dict(zip(urls, titles or [None] * len(urls), strict=False))
+        title_of: dict[str, str | None] = {}
+        for url, title in zip(urls, list(titles or []) + [None] * len(urls), strict=False):
+            url = url.strip()
+            if url and title_of.get(url) is None:  # a duplicate keeps the first title given
+                title_of[url] = title
+        rows = list(title_of)
         if not rows:
             return 0
         table = pa.table(
@@ -179,7 +183,7 @@ class Warehouse:
             rows = self.con.execute(
                 "SELECT feed_id, url, etag, last_modified FROM feeds WHERE url IN"
                 " (SELECT unnest(?)) ORDER BY feed_id",
-                [list(urls)],
+                [[u.strip() for u in urls]],  # as add_feeds stored them
             ).fetchall()
         else:
             rows = self.con.execute(
@@ -201,7 +205,7 @@ class Warehouse:
         return _scalar(
             self.con,
             "INSERT INTO runs (started_at, status) VALUES (?, 'running') RETURNING run_id",
-            [datetime.now(timezone.utc)],
+            [datetime.now(UTC)],
         )
 
     def finish_run(self, run_id: int, counts: dict[str, int], status: str = "completed",
@@ -211,7 +215,7 @@ class Warehouse:
         self.con.execute(
             f"UPDATE runs SET finished_at = ?, status = ?, error = ?{', ' if columns else ''}"
             f"{assignments} WHERE run_id = ?",
-            [datetime.now(timezone.utc), status, error, *[counts[c] for c in columns], run_id],
+            [datetime.now(UTC), status, error, *[counts[c] for c in columns], run_id],
         )
 
     # -- loads ----------------------------------------------------------------------------------
@@ -254,7 +258,7 @@ class Warehouse:
 
     def record_feed_results(self, run_id: int, results: list[FeedResult]) -> dict[str, int]:
         """Store a batch of feed fetches: fetch rows, feed state, new entries. One transaction."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         counts = {"feeds_fetched": 0, "feeds_not_modified": 0, "feeds_failed": 0,
                   "entries_seen": 0, "entries_new": 0, "articles_linked": 0}
         entry_rows: dict[tuple[int, str], dict[str, Any]] = {}
@@ -313,11 +317,14 @@ class Warehouse:
                     """,
                     [now],
                 )
-                # A permanent redirect moves the feed, unless another feed already has that URL.
+                # A permanent redirect moves the feed, unless another feed already has that URL
+                # (or moves there in this batch: the lowest feed_id takes it).
                 con.execute(
                     """
-                    UPDATE feeds SET url = s.moved_to FROM _feed_state s
-                    WHERE feeds.feed_id = s.feed_id AND s.moved_to IS NOT NULL
+                    UPDATE feeds SET url = s.moved_to
+                    FROM (SELECT moved_to, min(feed_id) AS feed_id FROM _feed_state
+                          WHERE moved_to IS NOT NULL GROUP BY moved_to) s
+                    WHERE feeds.feed_id = s.feed_id
                       AND s.moved_to NOT IN (SELECT url FROM feeds)
                     """
                 )
@@ -376,7 +383,7 @@ class Warehouse:
     def record_page_results(self, run_id: int, results: list[PageResult]) -> dict[str, int]:
         """Store a batch of pages: fetch rows, new articles with their authors, categories and
         tags, URL aliases, and the entries' links to their article. One transaction."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         counts = {"pages_fetched": 0, "pages_failed": 0, "articles_new": 0,
                   "articles_linked": 0, "fallbacks": 0}
         with self.transaction() as con:
@@ -460,7 +467,7 @@ class Warehouse:
                         continue
                     seen.add(key)
                     links.append({"article_id": row["article_id"], "name": name, "key": key,
-                                  "position": position})
+                                  "position": position, "ord": len(links)})
             if not links:
                 continue
             data = pa.Table.from_pylist(links, schema=NAME_LINK_SCHEMA)
@@ -468,7 +475,7 @@ class Warehouse:
             link_table = f"article_{table}"
             if key_fn:
                 self.con.execute(
-                    f"INSERT INTO {table} (name, key) SELECT arg_min(name, position), key"
+                    f"INSERT INTO {table} (name, key) SELECT arg_min(name, ord), key"
                     f" FROM _names GROUP BY key ON CONFLICT (key) DO NOTHING"
                 )
                 self.con.execute(
@@ -545,7 +552,7 @@ LINK_SCHEMA = pa.schema([("feed_id", pa.int64()), ("guid", pa.string()), ("artic
 FAILED_SCHEMA = pa.schema([("feed_id", pa.int64()), ("guid", pa.string()), ("error", pa.string())])
 NAME_LINK_SCHEMA = pa.schema([
     ("article_id", pa.int64()), ("name", pa.string()), ("key", pa.string()),
-    ("position", pa.int32()),
+    ("position", pa.int32()), ("ord", pa.int32()),  # ord: order across the whole batch
 ])
 
 

@@ -7,9 +7,32 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 # Query parameters that only track a click: they never change which article a URL names.
 TRACKING_PARAMS = frozenset(
     {
-        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "igshid",
-        "mc_cid", "mc_eid", "_hsenc", "_hsmi", "mkt_tok", "ref", "ref_src", "cmpid", "ncid",
-        "ocid", "sr_share", "spm", "cmp", "xtor", "at_medium", "at_campaign", "rss",
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "twclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "_hsenc",
+        "_hsmi",
+        "mkt_tok",
+        "ref",
+        "ref_src",
+        "cmpid",
+        "ncid",
+        "ocid",
+        "sr_share",
+        "spm",
+        "cmp",
+        "xtor",
+        "at_medium",
+        "at_campaign",
+        "rss",
     }
 )
 TRACKING_PREFIXES = ("utm_", "pk_", "at_", "__twitter", "_ga")
@@ -31,13 +54,15 @@ def canonicalize(url: str) -> str:
         port = parts.port
     except ValueError:
         port = None
-    netloc = host
+    netloc = f"[{host}]" if ":" in host else host  # an IPv6 literal keeps its brackets
     if parts.username:
         netloc = f"{parts.username}@{netloc}"
     if port is not None and port != DEFAULT_PORTS.get(scheme):
         netloc = f"{netloc}:{port}"
     query_pairs = [
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_param(k)
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not is_tracking_param(k)
     ]
     query = urlencode(sorted(query_pairs), doseq=True)
     path = parts.path or "/"
@@ -58,7 +83,7 @@ def registrable_host(url: str) -> str:
     host = host_of(url)
     for prefix in ("www.", "m.", "amp."):
         if host.startswith(prefix):
-            return host[len(prefix):]
+            return host[len(prefix) :]
     return host
 
 
