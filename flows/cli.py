@@ -49,7 +49,8 @@ def format_rows(names: list[str], rows: Sequence[tuple[Any, ...]], fmt: str) -> 
     if fmt == "json":
         return json.dumps(
             [dict(zip(names, map(_jsonable, row), strict=True)) for row in rows],
-            ensure_ascii=False, indent=2,
+            ensure_ascii=False,
+            indent=2,
         )
     if fmt == "csv":
         buffer = io.StringIO()
@@ -157,8 +158,10 @@ def cmd_feeds_export_opml(args: argparse.Namespace) -> int:
     from pipeline.opml import OpmlFeed, write_opml
 
     with Warehouse(_settings(args).warehouse) as wh:
-        feeds = [OpmlFeed(url=f["url"], title=f["title"], site_url=f["site_url"])
-                 for f in wh.list_feeds()]
+        feeds = [
+            OpmlFeed(url=f["url"], title=f["title"], site_url=f["site_url"])
+            for f in wh.list_feeds()
+        ]
     data = write_opml(feeds, "news-ingest feeds")
     if args.output:
         Path(args.output).write_bytes(data)
@@ -189,9 +192,7 @@ def cmd_query(args: argparse.Namespace) -> int:
             print(f"{name}: {sql.splitlines()[0].lstrip('- ')}")
         return 0
     if args.name not in queries:
-        raise CommandError(
-            f"no example query {args.name!r}; `news-ingest query` lists them"
-        )
+        raise CommandError(f"no example query {args.name!r}; `news-ingest query` lists them")
     args.query = queries[args.name]
     return cmd_sql(args)
 
@@ -212,14 +213,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--warehouse", metavar="PATH",
+        "--warehouse",
+        metavar="PATH",
         help="DuckDB file (default: $NEWS_INGEST_WAREHOUSE or warehouse/news.duckdb)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", parents=[common], help="run one ingest now")
-    run.add_argument("--feed", action="append", metavar="URL",
-                     help="feed to ingest (repeatable; registered if new); default: all feeds")
+    run.add_argument(
+        "--feed",
+        action="append",
+        metavar="URL",
+        help="feed to ingest (repeatable; registered if new); default: all feeds",
+    )
     run.set_defaults(handler=cmd_run)
 
     feeds = sub.add_parser("feeds", help="manage the feed registry")
@@ -233,8 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp = feeds_sub.add_parser("import-opml", parents=[common], help="register feeds from OPML")
     imp.add_argument("file", metavar="FILE")
     imp.set_defaults(handler=cmd_feeds_import_opml)
-    starter = feeds_sub.add_parser("import-starter", parents=[common],
-                                   help="register the shipped starter list of public news feeds")
+    starter = feeds_sub.add_parser(
+        "import-starter",
+        parents=[common],
+        help="register the shipped starter list of public news feeds",
+    )
     starter.set_defaults(handler=cmd_feeds_import_starter)
     exp = feeds_sub.add_parser("export-opml", parents=[common], help="write the feeds as OPML")
     exp.add_argument("--output", "-o", metavar="FILE", help="file to write (default: stdout)")
@@ -245,14 +254,16 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
     sql.set_defaults(handler=cmd_sql)
 
-    query = sub.add_parser("query", parents=[common],
-                           help="run a shipped example query (list them with no NAME)")
+    query = sub.add_parser(
+        "query", parents=[common], help="run a shipped example query (list them with no NAME)"
+    )
     query.add_argument("name", nargs="?", metavar="NAME")
     query.add_argument("--format", choices=("table", "csv", "json"), default="table")
     query.set_defaults(handler=cmd_query)
 
-    demo = sub.add_parser("demo", parents=[common],
-                          help="serve a generated news site on 127.0.0.1 and ingest it")
+    demo = sub.add_parser(
+        "demo", parents=[common], help="serve a generated news site on 127.0.0.1 and ingest it"
+    )
     demo.set_defaults(handler=cmd_demo)
     return parser
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pipeline.loopback import LoopbackSite
 from pipeline.sample_site import build_sample_site
-from pipeline.settings import Settings
+from pipeline.settings import DEFAULT_WAREHOUSE, Settings
 from pipeline.store import Warehouse
 
 DEMO_PORT = 8765  # fixed when free, so repeated demos reuse the same feed and article URLs
@@ -48,8 +48,10 @@ def run_demo(settings: Settings) -> int:
     site.load(sample.routes)
     site.start()
     feeds = [sample.url(p) for p in sample.all_feed_paths]
-    print(f"Serving a generated news site of {len(sample.articles)} articles from 3 publishers"
-          f" at {site.base_url} ({len(feeds)} feeds, one of them broken on purpose).")
+    print(
+        f"Serving a generated news site of {len(sample.articles)} articles from 3 publishers"
+        f" at {site.base_url} ({len(feeds)} feeds, one of them broken on purpose)."
+    )
     print(f"Ingesting into {settings.warehouse} ...")
     try:
         counts = ingest(feed_urls=feeds, warehouse=str(settings.warehouse))
@@ -82,8 +84,6 @@ def run_demo(settings: Settings) -> int:
             print(f"\nExample query {name} (news-ingest query {name}):")
             names, rows = wh.query(sql)
             print(format_rows(names, rows, "table"))
-    print(
-        f"\nTry: news-ingest sql \"SELECT title, url FROM articles LIMIT 5\""
-        f"{'' if settings.warehouse == Path('warehouse/news.duckdb') else ' --warehouse ' + str(settings.warehouse)}"
-    )
+    where = "" if settings.warehouse == DEFAULT_WAREHOUSE else f" --warehouse {settings.warehouse}"
+    print(f'\nTry: news-ingest sql "SELECT title, url FROM articles LIMIT 5"{where}')
     return 0

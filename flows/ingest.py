@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,14 +66,14 @@ def fetch_pages(
 
 
 @task(name="write-warehouse", cache_policy=NONE, persist_result=False)
-def write_warehouse(path: Path, operation: str, run_id: int | None, payload: Any) -> Any:
+def write_warehouse(path: Path, operation: str, run_id: int | None, payload: Any) -> dict[str, int]:
     """The only task that writes the warehouse. Called (never submitted) from the flow, so
     writes happen one at a time on the flow's thread, each batch in one transaction."""
     wh = warehouse_at(path)
     if operation == "start_run":
-        return wh.start_run()
+        return {"run_id": wh.start_run()}
     if operation == "register_feeds":
-        return wh.add_feeds(payload)
+        return {"feeds_added": wh.add_feeds(payload)}
     assert run_id is not None
     if operation == "feed_results":
         return wh.record_feed_results(run_id, payload)
@@ -82,7 +82,7 @@ def write_warehouse(path: Path, operation: str, run_id: int | None, payload: Any
     if operation == "finish_run":
         counts, status, error = payload
         wh.finish_run(run_id, counts, status, error)
-        return None
+        return {}
     raise ValueError(f"unknown warehouse operation {operation!r}")
 
 
@@ -109,8 +109,8 @@ def ingest(feed_urls: list[str] | None = None, warehouse: str | None = None) -> 
     path = settings.warehouse
     wh = warehouse_at(path)
     totals: dict[str, int] = {}
-    run_id: int = write_warehouse(path, "start_run", None, None)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    run_id = write_warehouse(path, "start_run", None, None)["run_id"]
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     extractor = make_extract_pool(settings.extract_workers)
     try:
         with Fetcher(settings) as fetcher:
@@ -120,7 +120,9 @@ def ingest(feed_urls: list[str] | None = None, warehouse: str | None = None) -> 
             totals["feeds_total"] = len(feeds)
             logger.info("run %d: fetching %d feeds", run_id, len(feeds))
             futures: list[PrefectFuture[Any]] = [
-                fetch_feeds.submit(quote(batch), fetcher, settings, f"feeds-{stamp}-{i}")
+                fetch_feeds.submit(  # type: ignore[call-overload]  # quote: Prefect skips the walk
+                    quote(batch), fetcher, settings, f"feeds-{stamp}-{i}"
+                )
                 for i, batch in enumerate(_chunks(feeds, settings.feed_batch))
             ]
             for future in as_completed(futures):
@@ -133,7 +135,9 @@ def ingest(feed_urls: list[str] | None = None, warehouse: str | None = None) -> 
             pages = wh.pending_pages()
             logger.info("run %d: %d new article pages to fetch", run_id, len(pages))
             futures = [
-                fetch_pages.submit(quote(batch), fetcher, settings, extractor, f"pages-{stamp}-{i}")
+                fetch_pages.submit(  # type: ignore[call-overload]
+                    quote(batch), fetcher, settings, extractor, f"pages-{stamp}-{i}"
+                )
                 for i, batch in enumerate(_chunks(pages, settings.page_batch))
             ]
             done = 0

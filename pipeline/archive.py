@@ -6,7 +6,7 @@ import io
 import os
 import threading
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
@@ -24,7 +24,7 @@ class ArchiveWriter:
     so (file, offset, length) addresses it for random access."""
 
     def __init__(self, root: Path, prefix: str) -> None:
-        day = datetime.now(timezone.utc).strftime("%Y/%m/%d")
+        day = datetime.now(UTC).strftime("%Y/%m/%d")
         self.root = root
         self.relative = f"{day}/{prefix}-{uuid.uuid4().hex[:12]}.warc.gz"
         self.path = root / self.relative
@@ -82,6 +82,9 @@ def read_record(root: Path, warc_file: str, offset: int) -> tuple[str, dict[str,
         handle.seek(offset)
         for record in ArchiveIterator(handle):
             url = record.rec_headers.get_header("WARC-Target-URI")
-            headers = {k.lower(): v for k, v in (record.http_headers.headers if record.http_headers else [])}
+            headers = {
+                k.lower(): v
+                for k, v in (record.http_headers.headers if record.http_headers else [])
+            }
             return url, headers, record.content_stream().read()
     raise ValueError(f"no WARC record at {warc_file}:{offset}")

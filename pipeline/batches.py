@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from pipeline.archive import ArchiveWriter
@@ -31,8 +32,9 @@ def fetch_feed_batch(
         archive.close()
 
 
-def _fetch_feed(feed: FeedState, fetcher: Fetcher, archive: ArchiveWriter,
-                max_entries: int) -> FeedResult:
+def _fetch_feed(
+    feed: FeedState, fetcher: Fetcher, archive: ArchiveWriter, max_entries: int
+) -> FeedResult:
     fetch = fetcher.fetch(feed.url, "feed", feed.etag, feed.last_modified, feed_id=feed.feed_id)
     result = FeedResult(feed=feed, fetch=fetch, error=fetch.error)
     if fetch.error is not None or fetch.status == 304:
@@ -98,9 +100,12 @@ def fetch_page_batch(
                     continue
                 url = fetch.final_url or page.url
                 if extractor is None:
-                    _finish(result, lambda: extract_page(fetch.body, url, page.entry, fetch.headers))
+                    job = partial(extract_page, fetch.body, url, page.entry, fetch.headers)
+                    _finish(result, job)
                 else:
-                    future = extractor.submit(extract_page, fetch.body, url, page.entry, fetch.headers)
+                    future = extractor.submit(
+                        extract_page, fetch.body, url, page.entry, fetch.headers
+                    )
                     pending.append((result, future))
         for result, future in pending:
             _finish(result, future.result)

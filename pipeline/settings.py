@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_WAREHOUSE = Path("warehouse") / "news.duckdb"
-USER_AGENT = "news-ingest/0.1 (+https://github.com/news-ingest/news-ingest; feed and article fetcher)"
+USER_AGENT = (
+    "news-ingest/0.1 (+https://github.com/news-ingest/news-ingest; feed and article fetcher)"
+)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -45,7 +47,9 @@ class Settings:
     max_redirects: int = 5  # NEWS_INGEST_MAX_REDIRECTS
     per_host: int = 2  # NEWS_INGEST_PER_HOST (concurrent requests to one host)
     fetch_workers: int = 16  # NEWS_INGEST_FETCH_WORKERS (concurrent requests in all)
-    extract_workers: int = field(default_factory=lambda: os.cpu_count() or 1)  # NEWS_INGEST_EXTRACT_WORKERS
+    extract_workers: int = field(
+        default_factory=lambda: os.cpu_count() or 1
+    )  # NEWS_INGEST_EXTRACT_WORKERS
     feed_batch: int = 50  # NEWS_INGEST_FEED_BATCH (feeds per Prefect task)
     page_batch: int = 100  # NEWS_INGEST_PAGE_BATCH (pages per Prefect task)
     max_entries_per_feed: int = 200  # NEWS_INGEST_MAX_ENTRIES (newest entries taken per feed)
@@ -61,7 +65,9 @@ class Settings:
         env = os.environ
         values: dict[str, object] = {
             "warehouse": Path(env.get("NEWS_INGEST_WAREHOUSE") or DEFAULT_WAREHOUSE),
-            "archive_dir": Path(env["NEWS_INGEST_ARCHIVE"]) if env.get("NEWS_INGEST_ARCHIVE") else None,
+            "archive_dir": Path(env["NEWS_INGEST_ARCHIVE"])
+            if env.get("NEWS_INGEST_ARCHIVE")
+            else None,
             "allow_hosts": tuple(
                 h.strip() for h in env.get("NEWS_INGEST_ALLOW_HOSTS", "").split(",") if h.strip()
             ),

@@ -136,7 +136,9 @@ class Warehouse:
                 " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
                 " applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
             )
-            done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+            done = {
+                row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()
+            }
             applied = []
             for version, name, sql in self.migrations():
                 if version in done:
@@ -208,8 +210,13 @@ class Warehouse:
             [datetime.now(UTC)],
         )
 
-    def finish_run(self, run_id: int, counts: dict[str, int], status: str = "completed",
-                   error: str | None = None) -> None:
+    def finish_run(
+        self,
+        run_id: int,
+        counts: dict[str, int],
+        status: str = "completed",
+        error: str | None = None,
+    ) -> None:
         columns = [c for c in counts if c in RUN_COUNTS]
         assignments = ", ".join(f"{c} = ?" for c in columns)
         self.con.execute(
@@ -236,7 +243,9 @@ class Warehouse:
                 rows.append(_fetch_row(f, hop_from, target, "redirect", status, None, 0))
                 hop_from = target
             final_positions.append(len(rows))
-            rows.append(_fetch_row(f, hop_from, f.final_url, f.kind, f.status, f.error, len(f.body)))
+            rows.append(
+                _fetch_row(f, hop_from, f.final_url, f.kind, f.status, f.error, len(f.body))
+            )
         ids = self._allocate("fetch_id_seq", len(rows))
         for row, fetch_id in zip(rows, ids, strict=True):
             row["fetch_id"] = fetch_id
@@ -245,8 +254,9 @@ class Warehouse:
             self._load("fetches", rows, FETCH_SCHEMA)
         return [ids[p] for p in final_positions]
 
-    def _load(self, table: str, rows: list[dict[str, Any]], schema: pa.Schema,
-              conflict: str = "") -> None:
+    def _load(
+        self, table: str, rows: list[dict[str, Any]], schema: pa.Schema, conflict: str = ""
+    ) -> None:
         data = pa.Table.from_pylist(rows, schema=schema)
         view = f"_batch_{table}"
         self.con.register(view, data)
@@ -259,8 +269,14 @@ class Warehouse:
     def record_feed_results(self, run_id: int, results: list[FeedResult]) -> dict[str, int]:
         """Store a batch of feed fetches: fetch rows, feed state, new entries. One transaction."""
         now = datetime.now(UTC)
-        counts = {"feeds_fetched": 0, "feeds_not_modified": 0, "feeds_failed": 0,
-                  "entries_seen": 0, "entries_new": 0, "articles_linked": 0}
+        counts = {
+            "feeds_fetched": 0,
+            "feeds_not_modified": 0,
+            "feeds_failed": 0,
+            "entries_seen": 0,
+            "entries_new": 0,
+            "articles_linked": 0,
+        }
         entry_rows: dict[tuple[int, str], dict[str, Any]] = {}
         state_rows = []
         for r in results:
@@ -273,24 +289,30 @@ class Warehouse:
             else:
                 counts["feeds_fetched"] += 1
             moved_to = _moved_to(f)
-            state_rows.append({
-                "feed_id": r.feed.feed_id,
-                "title": r.parsed.title if r.parsed else None,
-                "site_url": r.parsed.site_url if r.parsed else None,
-                "etag": f.headers.get("etag") if f.ok and not failed else None,
-                "last_modified": f.headers.get("last-modified") if f.ok and not failed else None,
-                "keep_validators": f.status == 304 or failed,
-                "last_status": f.status,
-                "last_error": r.error,
-                "failed": failed,
-                "format": r.parsed.format if r.parsed else None,
-                "ttl_minutes": r.parsed.ttl_minutes if r.parsed else None,
-                "parse_warning": r.parsed.warning if r.parsed else None,
-                "moved_to": moved_to,
-            })
+            state_rows.append(
+                {
+                    "feed_id": r.feed.feed_id,
+                    "title": r.parsed.title if r.parsed else None,
+                    "site_url": r.parsed.site_url if r.parsed else None,
+                    "etag": f.headers.get("etag") if f.ok and not failed else None,
+                    "last_modified": f.headers.get("last-modified")
+                    if f.ok and not failed
+                    else None,
+                    "keep_validators": f.status == 304 or failed,
+                    "last_status": f.status,
+                    "last_error": r.error,
+                    "failed": failed,
+                    "format": r.parsed.format if r.parsed else None,
+                    "ttl_minutes": r.parsed.ttl_minutes if r.parsed else None,
+                    "parse_warning": r.parsed.warning if r.parsed else None,
+                    "moved_to": moved_to,
+                }
+            )
             for e in r.entries:
                 counts["entries_seen"] += 1
-                entry_rows.setdefault((r.feed.feed_id, e.guid), _entry_row(r.feed.feed_id, e, now, run_id))
+                entry_rows.setdefault(
+                    (r.feed.feed_id, e.guid), _entry_row(r.feed.feed_id, e, now, run_id)
+                )
         with self.transaction() as con:
             self._insert_fetches(run_id, [r.fetch for r in results])
             if state_rows:
@@ -367,14 +389,22 @@ class Warehouse:
             SELECT link, link_key, guid, title, summary, content, published_at, updated_at,
                    authors, categories, tags, image, refs
             FROM pending WHERE rn = 1 ORDER BY first_seen_at, feed_id, guid
-            {'LIMIT ' + str(int(limit)) if limit else ''}
+            {"LIMIT " + str(int(limit)) if limit else ""}
         """
         pages = []
         for row in self.con.execute(sql).fetchall():
             entry = Entry(
-                guid=row[2], link=row[0], title=row[3], summary=row[4], content=row[5],
-                published_at=row[6], updated_at=row[7], authors=list(row[8] or []),
-                categories=list(row[9] or []), tags=list(row[10] or []), image=row[11],
+                guid=row[2],
+                link=row[0],
+                title=row[3],
+                summary=row[4],
+                content=row[5],
+                published_at=row[6],
+                updated_at=row[7],
+                authors=list(row[8] or []),
+                categories=list(row[9] or []),
+                tags=list(row[10] or []),
+                image=row[11],
             )
             refs = [(int(r["feed_id"]), str(r["guid"])) for r in row[12]]
             pages.append(PendingPage(url=row[0], link_key=row[1], entry=entry, entry_refs=refs))
@@ -384,13 +414,20 @@ class Warehouse:
         """Store a batch of pages: fetch rows, new articles with their authors, categories and
         tags, URL aliases, and the entries' links to their article. One transaction."""
         now = datetime.now(UTC)
-        counts = {"pages_fetched": 0, "pages_failed": 0, "articles_new": 0,
-                  "articles_linked": 0, "fallbacks": 0}
+        counts = {
+            "pages_fetched": 0,
+            "pages_failed": 0,
+            "articles_new": 0,
+            "articles_linked": 0,
+            "fallbacks": 0,
+        }
         with self.transaction() as con:
             fetch_ids = self._insert_fetches(run_id, [r.fetch for r in results])
             for r in results:
                 counts["pages_fetched" if r.fetch.ok else "pages_failed"] += 1
-            with_article = [(r, fid) for r, fid in zip(results, fetch_ids, strict=True) if r.article]
+            with_article = [
+                (r, fid) for r, fid in zip(results, fetch_ids, strict=True) if r.article
+            ]
             # Keys this batch can resolve: the article's own key and every URL that led to it.
             known = _known_keys(con, {r.article.url_key for r, _ in with_article if r.article})
             new_rows: list[dict[str, Any]] = []
@@ -457,7 +494,7 @@ class Warehouse:
             ("categories", "category_id", "categories", name_key),
             ("tags", "tag_id", "tags", name_key),
         ):
-            links = []
+            links: list[dict[str, Any]] = []
             for row, art in zip(rows, articles, strict=True):
                 seen = set()
                 for position, name in enumerate(getattr(art, attr)):
@@ -466,8 +503,15 @@ class Warehouse:
                     if not key or key in seen:
                         continue
                     seen.add(key)
-                    links.append({"article_id": row["article_id"], "name": name, "key": key,
-                                  "position": position, "ord": len(links)})
+                    links.append(
+                        {
+                            "article_id": row["article_id"],
+                            "name": name,
+                            "key": key,
+                            "position": position,
+                            "ord": len(links),
+                        }
+                    )
             if not links:
                 continue
             data = pa.Table.from_pylist(links, schema=NAME_LINK_SCHEMA)
@@ -504,64 +548,153 @@ class Warehouse:
 
     def counts(self) -> dict[str, int]:
         out = {}
-        for table in ("feeds", "feed_entries", "articles", "authors", "categories", "tags",
-                      "fetches", "runs"):
+        for table in (
+            "feeds",
+            "feed_entries",
+            "articles",
+            "authors",
+            "categories",
+            "tags",
+            "fetches",
+            "runs",
+        ):
             out[table] = _scalar(self.con, f"SELECT count(*) FROM {table}")
         return out
 
 
-RUN_COUNTS = frozenset({
-    "feeds_total", "feeds_fetched", "feeds_not_modified", "feeds_failed", "entries_seen",
-    "entries_new", "pages_fetched", "pages_failed", "articles_new", "articles_linked", "fallbacks",
-})
+RUN_COUNTS = frozenset(
+    {
+        "feeds_total",
+        "feeds_fetched",
+        "feeds_not_modified",
+        "feeds_failed",
+        "entries_seen",
+        "entries_new",
+        "pages_fetched",
+        "pages_failed",
+        "articles_new",
+        "articles_linked",
+        "fallbacks",
+    }
+)
 
-FETCH_SCHEMA = pa.schema([
-    ("fetch_id", pa.int64()), ("run_id", pa.int64()), ("url", pa.string()),
-    ("final_url", pa.string()), ("feed_id", pa.int64()), ("kind", pa.string()),
-    ("started_at", TS), ("status", pa.int32()), ("error", pa.string()), ("bytes", pa.int64()),
-    ("elapsed_ms", pa.int32()), ("content_type", pa.string()), ("etag", pa.string()),
-    ("last_modified", pa.string()), ("warc_file", pa.string()), ("warc_offset", pa.int64()),
-    ("warc_length", pa.int64()),
-])
-FEED_STATE_SCHEMA = pa.schema([
-    ("feed_id", pa.int64()), ("title", pa.string()), ("site_url", pa.string()),
-    ("etag", pa.string()), ("last_modified", pa.string()), ("keep_validators", pa.bool_()),
-    ("last_status", pa.int32()), ("last_error", pa.string()), ("failed", pa.bool_()),
-    ("format", pa.string()), ("ttl_minutes", pa.int32()), ("parse_warning", pa.string()),
-    ("moved_to", pa.string()),
-])
-ENTRY_SCHEMA = pa.schema([
-    ("feed_id", pa.int64()), ("guid", pa.string()), ("link", pa.string()),
-    ("link_key", pa.string()), ("title", pa.string()), ("summary", pa.string()),
-    ("content", pa.string()), ("published_at", TS), ("updated_at", TS),
-    ("authors", pa.list_(pa.string())), ("categories", pa.list_(pa.string())),
-    ("tags", pa.list_(pa.string())), ("image", pa.string()), ("first_seen_at", TS),
-    ("run_id", pa.int64()),
-])
-ARTICLE_SCHEMA = pa.schema([
-    ("article_id", pa.int64()), ("url", pa.string()), ("canonical_url", pa.string()),
-    ("url_key", pa.string()), ("title", pa.string()), ("text", pa.string()),
-    ("description", pa.string()), ("language", pa.string()), ("published_at", TS),
-    ("modified_at", TS), ("site_name", pa.string()), ("image", pa.string()),
-    ("content_hash", pa.string()), ("cluster_id", pa.int64()), ("fetched_at", TS),
-    ("fetch_id", pa.int64()), ("source", pa.string()), ("fallback_reason", pa.string()),
-    ("extractor_version", pa.string()), ("provenance", pa.string()), ("run_id", pa.int64()),
-])
+FETCH_SCHEMA = pa.schema(
+    [
+        ("fetch_id", pa.int64()),
+        ("run_id", pa.int64()),
+        ("url", pa.string()),
+        ("final_url", pa.string()),
+        ("feed_id", pa.int64()),
+        ("kind", pa.string()),
+        ("started_at", TS),
+        ("status", pa.int32()),
+        ("error", pa.string()),
+        ("bytes", pa.int64()),
+        ("elapsed_ms", pa.int32()),
+        ("content_type", pa.string()),
+        ("etag", pa.string()),
+        ("last_modified", pa.string()),
+        ("warc_file", pa.string()),
+        ("warc_offset", pa.int64()),
+        ("warc_length", pa.int64()),
+    ]
+)
+FEED_STATE_SCHEMA = pa.schema(
+    [
+        ("feed_id", pa.int64()),
+        ("title", pa.string()),
+        ("site_url", pa.string()),
+        ("etag", pa.string()),
+        ("last_modified", pa.string()),
+        ("keep_validators", pa.bool_()),
+        ("last_status", pa.int32()),
+        ("last_error", pa.string()),
+        ("failed", pa.bool_()),
+        ("format", pa.string()),
+        ("ttl_minutes", pa.int32()),
+        ("parse_warning", pa.string()),
+        ("moved_to", pa.string()),
+    ]
+)
+ENTRY_SCHEMA = pa.schema(
+    [
+        ("feed_id", pa.int64()),
+        ("guid", pa.string()),
+        ("link", pa.string()),
+        ("link_key", pa.string()),
+        ("title", pa.string()),
+        ("summary", pa.string()),
+        ("content", pa.string()),
+        ("published_at", TS),
+        ("updated_at", TS),
+        ("authors", pa.list_(pa.string())),
+        ("categories", pa.list_(pa.string())),
+        ("tags", pa.list_(pa.string())),
+        ("image", pa.string()),
+        ("first_seen_at", TS),
+        ("run_id", pa.int64()),
+    ]
+)
+ARTICLE_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.int64()),
+        ("url", pa.string()),
+        ("canonical_url", pa.string()),
+        ("url_key", pa.string()),
+        ("title", pa.string()),
+        ("text", pa.string()),
+        ("description", pa.string()),
+        ("language", pa.string()),
+        ("published_at", TS),
+        ("modified_at", TS),
+        ("site_name", pa.string()),
+        ("image", pa.string()),
+        ("content_hash", pa.string()),
+        ("cluster_id", pa.int64()),
+        ("fetched_at", TS),
+        ("fetch_id", pa.int64()),
+        ("source", pa.string()),
+        ("fallback_reason", pa.string()),
+        ("extractor_version", pa.string()),
+        ("provenance", pa.string()),
+        ("run_id", pa.int64()),
+    ]
+)
 ALIAS_SCHEMA = pa.schema([("url_key", pa.string()), ("article_id", pa.int64())])
-LINK_SCHEMA = pa.schema([("feed_id", pa.int64()), ("guid", pa.string()), ("article_id", pa.int64())])
+LINK_SCHEMA = pa.schema(
+    [("feed_id", pa.int64()), ("guid", pa.string()), ("article_id", pa.int64())]
+)
 FAILED_SCHEMA = pa.schema([("feed_id", pa.int64()), ("guid", pa.string()), ("error", pa.string())])
-NAME_LINK_SCHEMA = pa.schema([
-    ("article_id", pa.int64()), ("name", pa.string()), ("key", pa.string()),
-    ("position", pa.int32()), ("ord", pa.int32()),  # ord: order across the whole batch
-])
+NAME_LINK_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.int64()),
+        ("name", pa.string()),
+        ("key", pa.string()),
+        ("position", pa.int32()),
+        ("ord", pa.int32()),  # ord: order across the whole batch
+    ]
+)
 
 
-def _fetch_row(f: Fetch, url: str, final_url: str | None, kind: str, status: int | None,
-               error: str | None, size: int) -> dict[str, Any]:
+def _fetch_row(
+    f: Fetch,
+    url: str,
+    final_url: str | None,
+    kind: str,
+    status: int | None,
+    error: str | None,
+    size: int,
+) -> dict[str, Any]:
     final = kind != "redirect"
     return {
-        "url": url, "final_url": final_url, "feed_id": f.feed_id, "kind": kind,
-        "started_at": f.started_at, "status": status, "error": error, "bytes": size,
+        "url": url,
+        "final_url": final_url,
+        "feed_id": f.feed_id,
+        "kind": kind,
+        "started_at": f.started_at,
+        "status": status,
+        "error": error,
+        "bytes": size,
         "elapsed_ms": f.elapsed_ms if final else 0,
         "content_type": f.headers.get("content-type") if final else None,
         "etag": f.headers.get("etag") if final else None,
@@ -580,24 +713,49 @@ def _moved_to(f: Fetch) -> str | None:
 
 def _entry_row(feed_id: int, e: Entry, now: datetime, run_id: int) -> dict[str, Any]:
     return {
-        "feed_id": feed_id, "guid": e.guid, "link": e.link,
-        "link_key": url_key(e.link) if e.link else None, "title": e.title,
-        "summary": e.summary, "content": e.content, "published_at": e.published_at,
-        "updated_at": e.updated_at, "authors": e.authors, "categories": e.categories,
-        "tags": e.tags, "image": e.image, "first_seen_at": now, "run_id": run_id,
+        "feed_id": feed_id,
+        "guid": e.guid,
+        "link": e.link,
+        "link_key": url_key(e.link) if e.link else None,
+        "title": e.title,
+        "summary": e.summary,
+        "content": e.content,
+        "published_at": e.published_at,
+        "updated_at": e.updated_at,
+        "authors": e.authors,
+        "categories": e.categories,
+        "tags": e.tags,
+        "image": e.image,
+        "first_seen_at": now,
+        "run_id": run_id,
     }
 
 
-def _article_row(a: Article, article_id: int, fetch_id: int, now: datetime,
-                 run_id: int) -> dict[str, Any]:
+def _article_row(
+    a: Article, article_id: int, fetch_id: int, now: datetime, run_id: int
+) -> dict[str, Any]:
     return {
-        "article_id": article_id, "url": a.url, "canonical_url": canonicalize(a.canonical_url),
-        "url_key": a.url_key, "title": a.title, "text": a.text, "description": a.description,
-        "language": a.language, "published_at": a.published_at, "modified_at": a.modified_at,
-        "site_name": a.site_name, "image": a.image, "content_hash": a.content_hash,
-        "cluster_id": article_id, "fetched_at": now, "fetch_id": fetch_id, "source": a.source,
-        "fallback_reason": a.fallback_reason, "extractor_version": a.extractor_version,
-        "provenance": json.dumps(a.provenance, sort_keys=True), "run_id": run_id,
+        "article_id": article_id,
+        "url": a.url,
+        "canonical_url": canonicalize(a.canonical_url),
+        "url_key": a.url_key,
+        "title": a.title,
+        "text": a.text,
+        "description": a.description,
+        "language": a.language,
+        "published_at": a.published_at,
+        "modified_at": a.modified_at,
+        "site_name": a.site_name,
+        "image": a.image,
+        "content_hash": a.content_hash,
+        "cluster_id": article_id,
+        "fetched_at": now,
+        "fetch_id": fetch_id,
+        "source": a.source,
+        "fallback_reason": a.fallback_reason,
+        "extractor_version": a.extractor_version,
+        "provenance": json.dumps(a.provenance, sort_keys=True),
+        "run_id": run_id,
     }
 
 

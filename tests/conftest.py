@@ -1,4 +1,4 @@
-"""Shared fixtures: one real Prefect server per session, a loopback news site, paths to ../shared."""
+"""Shared fixtures: a real Prefect server per session, a loopback news site, ../shared paths."""
 
 from __future__ import annotations
 

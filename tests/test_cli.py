@@ -62,10 +62,15 @@ def test_every_table_is_in_the_readme(tmp_path: Path) -> None:
     assert not [t for (t,) in rows if f"`{t}`" not in readme]
 
 
-def run_cli(args: list[str], env: dict[str, str] | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: list[str], env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        CLI + args, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+        CLI + args,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
     )
 
@@ -97,10 +102,14 @@ def test_locked_warehouse_is_one_line_error(tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
     Warehouse(db).close()
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('open', flush=True);"
-         " time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('open', flush=True);"
+            " time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
@@ -115,8 +124,10 @@ def test_locked_warehouse_is_one_line_error(tmp_path: Path) -> None:
 
 def test_feed_registry_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = str(tmp_path / "w.duckdb")
-    assert main(["feeds", "add", "https://a.example/feed", "https://b.example/rss",
-                 "--warehouse", db]) == 0
+    assert (
+        main(["feeds", "add", "https://a.example/feed", "https://b.example/rss", "--warehouse", db])
+        == 0
+    )
     assert main(["feeds", "add", "https://a.example/feed", "--warehouse", db]) == 0
     assert "0 feed(s) added, 1 already registered" in capsys.readouterr().out
     assert main(["feeds", "add", "not-a-url", "--warehouse", db]) == 2
@@ -127,11 +138,13 @@ def test_feed_registry_commands(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["feeds", "import-opml", str(opml), "--warehouse", other]) == 0
     assert main(["feeds", "list", "--format", "json", "--warehouse", other]) == 0
     out = capsys.readouterr().out
-    listed = json.loads(out[out.index("["):])
+    listed = json.loads(out[out.index("[") :])
     assert [f["url"] for f in listed] == ["https://a.example/feed", "https://b.example/rss"]
     assert main(["feeds", "import-starter", "--warehouse", other]) == 0
-    assert main(["sql", "SELECT count(*) AS n FROM feeds", "--format", "csv",
-                 "--warehouse", other]) == 0
+    assert (
+        main(["sql", "SELECT count(*) AS n FROM feeds", "--format", "csv", "--warehouse", other])
+        == 0
+    )
     n = int(capsys.readouterr().out.strip().splitlines()[-1])
     assert n > 20
 
@@ -160,8 +173,9 @@ def test_cli_run_end_to_end(prefect_server: str, sample_site, tmp_path: Path) ->
     summary = result.stdout.strip().splitlines()[-1]
     assert f"{sample.expected_article_count} new articles" in summary
     assert time.monotonic() - started < 300
-    out = run_cli(["sql", "SELECT count(*) AS n FROM articles", "--format", "json",
-                   "--warehouse", str(db)])
+    out = run_cli(
+        ["sql", "SELECT count(*) AS n FROM articles", "--format", "json", "--warehouse", str(db)]
+    )
     assert json.loads(out.stdout) == [{"n": sample.expected_article_count}]
     # All registered feeds are run when none is given; nothing new the second time.
     again = run_cli(["run", "--warehouse", str(db)], env=env)

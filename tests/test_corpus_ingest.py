@@ -1,11 +1,11 @@
-"""The real pages of ../shared/corpus/pages, listed in a loopback feed, all land in the warehouse."""
+"""Every real page of ../shared/corpus/pages, listed in a loopback feed, lands in the warehouse."""
 
 from __future__ import annotations
 
 import gzip
 import json
-from email.utils import format_datetime
 from datetime import datetime
+from email.utils import format_datetime
 from html import escape
 from urllib.parse import urlsplit
 
@@ -56,9 +56,7 @@ def test_every_corpus_page_lands(prefect_server, allow_loopback, tmp_path) -> No
             " count(published_at), count(title) FROM articles GROUP BY source"
         )
         _, linked = wh.query("SELECT count(*) FROM feed_entries WHERE article_id IS NULL")
-        _, reasons = wh.query(
-            "SELECT DISTINCT fallback_reason FROM articles WHERE source = 'feed'"
-        )
+        _, reasons = wh.query("SELECT DISTINCT fallback_reason FROM articles WHERE source = 'feed'")
     by_source = {r[0]: r[1:] for r in rows}
     # Pages are extracted from the page itself; the only fallback allowed is a page whose text
     # exists only in JavaScript (one such page in the corpus), recorded with its reason.

@@ -12,8 +12,15 @@ from pipeline.archive import read_record
 from pipeline.store import Warehouse
 
 CONTENT_TABLES = (
-    "feed_entries", "articles", "article_urls", "authors", "article_authors", "categories",
-    "article_categories", "tags", "article_tags",
+    "feed_entries",
+    "articles",
+    "article_urls",
+    "authors",
+    "article_authors",
+    "categories",
+    "article_categories",
+    "tags",
+    "article_tags",
 )
 
 
@@ -83,7 +90,8 @@ def test_ingest_lands_every_article_with_metadata(ingested) -> None:  # type: ig
         )
         assert dict((k, n) for k, n, _ in fetches) == {"feed": len(feeds), "page": 14}
         _, archived = wh.query(
-            "SELECT a.url, f.warc_file, f.warc_offset FROM articles a JOIN fetches f USING (fetch_id)"
+            "SELECT a.url, f.warc_file, f.warc_offset"
+            " FROM articles a JOIN fetches f USING (fetch_id)"
         )
     archive_root = db.parent / "archive"
     for url, warc_file, offset in archived:
@@ -122,8 +130,12 @@ def test_conditional_get_sends_stored_validators(ingested) -> None:  # type: ign
     assert rows[0][0] == len(sample.feed_paths)
 
 
-def test_failing_feed_beside_a_good_one(prefect_server, allow_loopback, sample_site,  # type: ignore[no-untyped-def]
-                                         tmp_path) -> None:
+def test_failing_feed_beside_a_good_one(
+    prefect_server,
+    allow_loopback,
+    sample_site,  # type: ignore[no-untyped-def]
+    tmp_path,
+) -> None:
     site, sample = sample_site
     good, bad = sample.feed_paths[0], sample.feed_paths[1]
     site.fail(bad, 500)
@@ -139,7 +151,9 @@ def test_failing_feed_beside_a_good_one(prefect_server, allow_loopback, sample_s
             "SELECT f.url, f.last_status, f.last_error, f.consecutive_failures FROM feeds f"
             " ORDER BY feed_id"
         )
-        errors = {url.removeprefix(site.base_url): (status, error) for url, status, error, _ in rows}
+        errors = {
+            url.removeprefix(site.base_url): (status, error) for url, status, error, _ in rows
+        }
         assert errors[good] == (200, None)
         assert errors[bad] == (500, "HTTP 500")
         assert errors[missing] == (404, "HTTP 404")
@@ -151,11 +165,19 @@ def test_failing_feed_beside_a_good_one(prefect_server, allow_loopback, sample_s
         assert fetch_errors == [(404, "HTTP 404"), (500, "HTTP 500")]
 
 
-def test_page_failure_falls_back_to_feed_text(prefect_server, allow_loopback, sample_site,  # type: ignore[no-untyped-def]
-                                              tmp_path) -> None:
+def test_page_failure_falls_back_to_feed_text(
+    prefect_server,
+    allow_loopback,
+    sample_site,  # type: ignore[no-untyped-def]
+    tmp_path,
+) -> None:
     site, sample = sample_site
     feed = sample.feed_paths[0]
-    victim = next(a for a in sample.articles if sample.url(a.path).startswith(sample.url(feed).rsplit("/feed", 1)[0]))
+    victim = next(
+        a
+        for a in sample.articles
+        if sample.url(a.path).startswith(sample.url(feed).rsplit("/feed", 1)[0])
+    )
     site.fail(victim.path, 503)
     db = tmp_path / "news.duckdb"
     counts = run_ingest([sample.url(feed)], db)
