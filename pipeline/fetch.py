@@ -6,11 +6,13 @@ import ipaddress
 import socket
 import threading
 import time
-from collections.abc import Iterable
-from datetime import datetime, timezone
+import zlib
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import brotli
 import httpcore
 import httpx
 
@@ -19,7 +21,10 @@ from pipeline.settings import Settings
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
-FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9,"
+    " text/xml;q=0.9, */*;q=0.5"
+)
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 CHUNK_SIZE = 64 * 1024
 
@@ -188,7 +193,7 @@ class Fetcher:
         """GET `url`, following redirects up to the limit, and return what happened.
 
         Never raises for network or HTTP trouble: the returned Fetch carries the error."""
-        started = datetime.now(timezone.utc)
+        started = datetime.now(UTC)
         t0 = time.monotonic()
         result = Fetch(url=url, kind=kind, started_at=started, feed_id=feed_id)
         headers = {"Accept": FEED_ACCEPT if kind == "feed" else PAGE_ACCEPT}
@@ -232,11 +237,24 @@ class Fetcher:
                 result.error = f"HTTP {result.status} without a usable Location"
         return result
 
+    def _deadline_exceeded(self) -> FetchAborted:
+        return FetchAborted(f"deadline exceeded: response took over {self.settings.deadline:g} s")
+
     def _get_once(
         self, url: str, headers: dict[str, str], result: Fetch, t0: float
     ) -> tuple[int, str | None]:
         deadline = t0 + self.settings.deadline
-        with self.client.stream("GET", url, headers=headers) as response:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise self._deadline_exceeded()
+        # No single wait (connect, a stalled read, a later redirect hop) may outlast the deadline.
+        timeout = httpx.Timeout(
+            connect=min(self.settings.connect_timeout, remaining),
+            read=min(self.settings.read_timeout, remaining),
+            write=min(self.settings.read_timeout, remaining),
+            pool=remaining,
+        )
+        with self.client.stream("GET", url, headers=headers, timeout=timeout) as response:
             result.status = response.status_code
             result.headers = {k.lower(): v for k, v in response.headers.items()}
             if response.status_code in REDIRECT_STATUSES:
@@ -244,34 +262,101 @@ class Fetcher:
             if response.status_code == 304:
                 return 304, None
             declared = response.headers.get("content-length")
-            if declared and declared.isdigit() and response.headers.get("content-encoding") is None:
-                if int(declared) > self.settings.max_bytes:
-                    raise FetchAborted(
-                        f"response too large: {declared} bytes declared,"
-                        f" limit {self.settings.max_bytes}"
-                    )
+            encoded = response.headers.get("content-encoding") is not None
+            too_large = declared and declared.isdigit() and int(declared) > self.settings.max_bytes
+            if too_large and not encoded:
+                raise FetchAborted(
+                    f"response too large: {declared} bytes declared,"
+                    f" limit {self.settings.max_bytes}"
+                )
             chunks: list[bytes] = []
             size = 0
-            # iter_bytes decompresses, so the cap applies to what we would really hold.
-            for chunk in response.iter_bytes(CHUNK_SIZE):
+
+            def raw_within_deadline() -> Iterator[bytes]:
+                # Checked on every network read: a decoder may hold back output for ever (a
+                # gzip file name that never ends), and a trickle never trips the read timeout.
+                for raw in response.iter_raw():
+                    if time.monotonic() > deadline:
+                        raise self._deadline_exceeded()
+                    yield raw
+
+            # Decoded here in bounded steps (not by iter_bytes, which inflates a whole network
+            # read at once), so the cap applies to what we would really hold, as we inflate.
+            encodings = response.headers.get_list("content-encoding", split_commas=True)
+            for chunk in _decode(raw_within_deadline(), encodings):
                 size += len(chunk)
                 if size > self.settings.max_bytes:
                     raise FetchAborted(
                         f"response too large: over {self.settings.max_bytes} bytes"
                         " after decompression"
                     )
-                if time.monotonic() > deadline:
-                    raise FetchAborted(
-                        f"deadline exceeded: response took over {self.settings.deadline:g} s"
-                    )
                 chunks.append(chunk)
             result.body = b"".join(chunks)
             return response.status_code, None
 
 
+def _inflate(chunks: Iterator[bytes], encoding: str) -> Iterator[bytes]:
+    """gzip or deflate (zlib-wrapped or raw, as servers send both), CHUNK_SIZE bytes at a time."""
+    wbits = zlib.MAX_WBITS | 16 if encoding in ("gzip", "x-gzip") else zlib.MAX_WBITS
+    decompressor = zlib.decompressobj(wbits)
+    first = True
+    for chunk in chunks:
+        data = chunk
+        while data and not decompressor.eof:
+            try:
+                out = decompressor.decompress(data, CHUNK_SIZE)
+            except zlib.error:
+                if not (first and wbits == zlib.MAX_WBITS):
+                    raise
+                # "deflate" without the zlib header: restart as raw deflate.
+                wbits = -zlib.MAX_WBITS
+                decompressor = zlib.decompressobj(wbits)
+                out = decompressor.decompress(data, CHUNK_SIZE)
+            first = False
+            data = decompressor.unconsumed_tail
+            if out:
+                yield out
+    # Input is all consumed by now, so only a few pending bytes remain to flush.
+    if tail := decompressor.flush():
+        yield tail
+
+
+def _unbrotli(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Brotli, CHUNK_SIZE bytes at a time (a few hundred bytes of brotli can hold gigabytes)."""
+    decompressor = brotli.Decompressor()
+    for chunk in chunks:
+        try:
+            out = decompressor.process(chunk, output_buffer_limit=CHUNK_SIZE)
+        except TypeError:  # brotli < 1.2 has no output limit; the cap still applies after
+            out = decompressor.process(chunk)
+        if out:
+            yield out
+        while hasattr(decompressor, "can_accept_more_data") and not (
+            decompressor.can_accept_more_data()
+        ):
+            out = decompressor.process(b"", output_buffer_limit=CHUNK_SIZE)
+            if out:
+                yield out
+
+
+def _decode(raw: Iterator[bytes], encodings: list[str]) -> Iterator[bytes]:
+    """Undo the Content-Encoding(s), last applied first; unknown codings pass through as httpx
+    would. Raises httpx.DecodingError on a corrupt stream."""
+    chunks = raw
+    for encoding in reversed([e.strip().lower() for e in encodings]):
+        if encoding in ("gzip", "x-gzip", "deflate"):
+            chunks = _inflate(chunks, encoding)
+        elif encoding == "br":
+            chunks = _unbrotli(chunks)
+    try:
+        yield from chunks
+    except (zlib.error, brotli.error) as exc:
+        raise httpx.DecodingError(str(exc)) from exc
+
+
 def permanent_redirect_target(fetch: Fetch) -> str | None:
     """The URL a feed moved to, when every hop of its redirect chain was permanent."""
-    if fetch.redirects and all(status in PERMANENT_REDIRECTS for status, _ in fetch.redirects):
-        if fetch.ok or fetch.status == 304:
-            return fetch.redirects[-1][1]
+    permanent = all(status in PERMANENT_REDIRECTS for status, _ in fetch.redirects)
+    if fetch.redirects and permanent and (fetch.ok or fetch.status == 304):
+        return fetch.redirects[-1][1]
     return None
