@@ -79,9 +79,15 @@ def format_rows(names: list[str], rows: Sequence[tuple[Any, ...]], fmt: str) -> 
 # -- commands -----------------------------------------------------------------------------------
 
 
+def quiet_task_logs() -> None:
+    """Prefect logs every task's completion; on a terminal the flow's own lines say enough."""
+    logging.getLogger("prefect.task_runs").setLevel(logging.WARNING)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from flows.ingest import close_warehouse, ingest
 
+    quiet_task_logs()
     settings = _settings(args)
     # Open once here, so a locked or broken warehouse is one clear line before Prefect starts.
     with Warehouse(settings.warehouse) as wh:

@@ -39,9 +39,10 @@ def _allow_loopback() -> None:
 
 
 def run_demo(settings: Settings) -> int:
-    from flows.cli import format_rows, summary_line
+    from flows.cli import format_rows, quiet_task_logs, summary_line
     from flows.ingest import close_warehouse, ingest
 
+    quiet_task_logs()
     _allow_loopback()
     site = _start_site()
     sample = build_sample_site(site.base_url)

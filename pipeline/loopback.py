@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import sys
 import threading
 import time
 from collections import Counter
@@ -78,6 +79,16 @@ def _not_modified_since(if_modified_since: str, last_modified: float) -> bool:
     return int(last_modified) <= since
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up early (a fetcher dropping a redirect body) is not an error here."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 class LoopbackSite:
     """A ThreadingHTTPServer on 127.0.0.1 whose routes can change while it runs.
 
@@ -144,7 +155,7 @@ class LoopbackSite:
         return self
 
     def _bind(self) -> ThreadingHTTPServer:
-        server = ThreadingHTTPServer((self._host, self._port), _make_handler(self))
+        server = _QuietServer((self._host, self._port), _make_handler(self))
         server.daemon_threads = True  # a stuck client must not block interpreter exit
         return server
 
