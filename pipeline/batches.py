@@ -12,6 +12,7 @@ from pipeline.archive import ArchiveWriter
 from pipeline.extract import ExtractionError, extract_article, fallback_article
 from pipeline.feeds import FeedError, parse_feed
 from pipeline.fetch import Fetcher
+from pipeline.neardup import signature
 from pipeline.records import Article, Entry, FeedState, Fetch
 from pipeline.store import FeedResult, PageResult, PendingPage
 
@@ -56,8 +57,13 @@ def _fetch_feed(
 
 
 def extract_page(body: bytes, url: str, entry: Entry, headers: dict[str, str]) -> Article:
-    """Extract one page, falling back to its feed entry; runs in a worker process."""
-    return extract_article(body, url, entry, headers)
+    """Extract one page, falling back to its feed entry, and sign its text for near-duplicate
+    detection; runs in a worker process, so both costs hide behind extraction's."""
+    article = extract_article(body, url, entry, headers)
+    sig = signature(article.text) if article.text else None
+    if sig is not None:
+        article.signature, article.shingles = sig.values, sig.shingles
+    return article
 
 
 def make_extract_pool(workers: int) -> ProcessPoolExecutor:

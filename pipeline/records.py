@@ -96,3 +96,5 @@ class Article:
     fallback_reason: str | None = None
     provenance: dict[str, str] = field(default_factory=dict)  # field -> source name
     extractor_version: str = ""
+    signature: bytes | None = None  # MinHash of the text (pipeline.neardup); None when too short
+    shingles: int = 0

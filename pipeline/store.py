@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from pipeline import neardup
 from pipeline.records import Article, Entry, FeedState, Fetch, ParsedFeed
 from pipeline.urls import canonicalize, url_key
 
@@ -49,7 +50,8 @@ class PendingPage:
     url: str
     link_key: str
     entry: Entry  # the first-seen entry: its metadata joins the page's, its text is the fallback
-    entry_refs: list[tuple[int, str]] = field(default_factory=list)  # (feed_id, guid)
+    entry_refs: list[tuple[int, str]] = field(default_factory=list)  # (feed_id, entry_key)
+    article_id: int | None = None  # set when the page is fetched again for a new version
 
 
 @dataclass
@@ -148,8 +150,25 @@ class Warehouse:
                     "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name]
                 )
                 applied.append(version)
+            if 2 in applied:
+                self._sign_unsigned_articles()
             con.execute(resources.files("warehouse").joinpath("views.sql").read_text("utf-8"))
         return applied
+
+    def _sign_unsigned_articles(self) -> None:
+        """Signatures and bands for articles stored before near-duplicate detection existed.
+        Their clusters stay as they were; later articles can match them."""
+        rows = self.con.execute(
+            "SELECT article_id, text FROM articles ANTI JOIN article_signatures USING (article_id)"
+        ).fetchall()
+        sigs = {int(article_id): neardup.signature(text or "") for article_id, text in rows}
+        band_rows = [
+            {"band": band, "band_hash": value, "article_id": article_id}
+            for article_id, sig in sigs.items()
+            if sig is not None
+            for band, value in enumerate(neardup.band_hashes(sig))
+        ]
+        self._store_signatures(sigs, band_rows)
 
     # -- feed registry --------------------------------------------------------------------------
 
@@ -277,7 +296,6 @@ class Warehouse:
             "entries_new": 0,
             "articles_linked": 0,
         }
-        entry_rows: dict[tuple[int, str], dict[str, Any]] = {}
         state_rows = []
         for r in results:
             f = r.fetch
@@ -308,12 +326,9 @@ class Warehouse:
                     "moved_to": moved_to,
                 }
             )
-            for e in r.entries:
-                counts["entries_seen"] += 1
-                entry_rows.setdefault(
-                    (r.feed.feed_id, e.guid), _entry_row(r.feed.feed_id, e, now, run_id)
-                )
+            counts["entries_seen"] += len(r.entries)
         with self.transaction() as con:
+            entry_rows, guid_changes = self._entry_rows(results, now, run_id)
             self._insert_fetches(run_id, [r.fetch for r in results])
             if state_rows:
                 data = pa.Table.from_pylist(state_rows, schema=FEED_STATE_SCHEMA)
@@ -351,18 +366,36 @@ class Warehouse:
                     """
                 )
                 con.unregister("_feed_state")
+            if guid_changes:
+                con.executemany(  # a handful of feeds at most: executemany is fine here
+                    "UPDATE feeds SET guid_mode = 'link', guid_note = ? WHERE feed_id = ?",
+                    [[note, feed_id] for feed_id, note in guid_changes.items()],
+                )
             if entry_rows:
-                data = pa.Table.from_pylist(list(entry_rows.values()), schema=ENTRY_SCHEMA)
+                data = pa.Table.from_pylist(entry_rows, schema=ENTRY_SCHEMA)
                 con.register("_entries", data)
                 counts["entries_new"] = _scalar(
                     con,
                     "SELECT count(*) FROM _entries b ANTI JOIN feed_entries e"
-                    " ON e.feed_id = b.feed_id AND e.guid = b.guid",
+                    " ON e.feed_id = b.feed_id AND e.entry_key = b.entry_key",
+                )
+                # An entry whose feed `updated` date moved is fetched again (a new version);
+                # the others are left as they are, so the same input twice changes nothing.
+                con.execute(
+                    """
+                    UPDATE feed_entries SET updated_at = b.updated_at, title = b.title,
+                        summary = b.summary, content = b.content,
+                        refetch = feed_entries.article_id IS NOT NULL
+                    FROM _entries b
+                    WHERE feed_entries.feed_id = b.feed_id
+                      AND feed_entries.entry_key = b.entry_key
+                      AND b.updated_at > feed_entries.updated_at
+                    """
                 )
                 cols = ", ".join(ENTRY_SCHEMA.names)
                 con.execute(
                     f"INSERT INTO feed_entries ({cols}) SELECT {cols} FROM _entries"
-                    " ON CONFLICT (feed_id, guid) DO NOTHING"
+                    " ON CONFLICT (feed_id, entry_key) DO NOTHING"
                 )
                 con.unregister("_entries")
                 # Entries whose link names an article already stored point to it: no new fetch.
@@ -375,20 +408,98 @@ class Warehouse:
                 )
         return counts
 
+    def _entry_rows(
+        self, results: list[FeedResult], now: datetime, run_id: int
+    ) -> tuple[list[dict[str, Any]], dict[int, str]]:
+        """Entry rows keyed per feed's guid rules, and the feeds newly switched to link mode.
+
+        A feed is told apart by guid unless it is caught repeating one guid for different links
+        (which would merge articles) or giving a known link a new guid while the old one is gone
+        (which would split them); from then on its items are told apart by link."""
+        batch = [(r.feed.feed_id, e) for r in results for e in r.entries]
+        if not batch:
+            return [], {}
+        feed_ids = sorted({feed_id for feed_id, _ in batch})
+        modes = dict(
+            self.con.execute(
+                "SELECT feed_id, guid_mode FROM feeds WHERE feed_id IN (SELECT unnest(?))",
+                [feed_ids],
+            ).fetchall()
+        )
+        probe = pa.table(
+            {
+                "feed_id": [f for f, _ in batch],
+                "guid": [e.guid for _, e in batch],
+                "link_key": [url_key(e.link) if e.link else None for _, e in batch],
+            },
+            schema=pa.schema(
+                [("feed_id", pa.int64()), ("guid", pa.string()), ("link_key", pa.string())]
+            ),
+        )
+        self.con.register("_probe", probe)
+        stored = self.con.execute(
+            "SELECT DISTINCT e.feed_id, e.guid, e.link_key, e.entry_key"
+            " FROM feed_entries e JOIN _probe p"
+            " ON e.feed_id = p.feed_id AND (e.guid = p.guid OR e.link_key = p.link_key)"
+        ).fetchall()
+        self.con.unregister("_probe")
+        stored_link_of: dict[tuple[int, str], str | None] = {}
+        stored_guids_of_link: dict[tuple[int, str], set[str]] = {}
+        stored_keys_of_link: dict[tuple[int, str], set[str]] = {}
+        for feed_id, guid, link_key, entry_key in stored:
+            stored_link_of[(feed_id, guid)] = link_key
+            if link_key:
+                stored_guids_of_link.setdefault((feed_id, link_key), set()).add(guid)
+                stored_keys_of_link.setdefault((feed_id, link_key), set()).add(entry_key)
+        changes: dict[int, str] = {}
+        by_feed: dict[int, list[Entry]] = {}
+        for feed_id, e in batch:
+            by_feed.setdefault(feed_id, []).append(e)
+        for feed_id, entries in by_feed.items():
+            if modes.get(feed_id) == "link":
+                continue
+            links_of_guid: dict[str, set[str | None]] = {}
+            guids_now = {e.guid for e in entries}
+            for e in entries:
+                key = url_key(e.link) if e.link else None
+                links_of_guid.setdefault(e.guid, set()).add(key)
+                old_link = stored_link_of.get((feed_id, e.guid), key)
+                if old_link != key or len(links_of_guid[e.guid]) > 1:
+                    changes[feed_id] = f"guid {e.guid!r} repeated for different links"
+                    break
+                old_guids = stored_guids_of_link.get((feed_id, key), set()) if key else set()
+                if e.guid not in old_guids and old_guids and not (old_guids & guids_now):
+                    changes[feed_id] = f"link {e.link!r} came back under a new guid"
+                    break
+        link_mode = {f for f in feed_ids if modes.get(f) == "link"} | set(changes)
+        rows: dict[tuple[int, str], dict[str, Any]] = {}
+        for feed_id, e in batch:
+            row = _entry_row(feed_id, e, now, run_id)
+            if feed_id in link_mode:
+                if not row["link_key"]:
+                    continue
+                known = stored_keys_of_link.get((feed_id, row["link_key"]))
+                # In link mode a link seen before keeps its old row, whatever key it had.
+                row["entry_key"] = min(known) if known else "link:" + row["link_key"]
+            rows.setdefault((feed_id, row["entry_key"]), row)
+        return list(rows.values()), changes
+
     def pending_pages(self, limit: int | None = None) -> list[PendingPage]:
-        """Entries still without an article, one page per link key, oldest first."""
+        """Pages to fetch, one per link key, oldest first: entries still without an article, and
+        entries whose feed says their article was updated (fetched again for a new version)."""
         sql = f"""
             WITH pending AS (
                 SELECT *, row_number() OVER w AS rn,
-                       list(struct_pack(feed_id, guid)) OVER (PARTITION BY link_key) AS refs
+                       list(struct_pack(feed_id, entry_key)) OVER (PARTITION BY link_key) AS refs,
+                       max(article_id) OVER (PARTITION BY link_key) AS known_article
                 FROM feed_entries
-                WHERE article_id IS NULL AND link_key IS NOT NULL
-                  AND page_attempts < {MAX_PAGE_ATTEMPTS}
-                WINDOW w AS (PARTITION BY link_key ORDER BY first_seen_at, feed_id, guid)
+                WHERE ((article_id IS NULL AND page_attempts < {MAX_PAGE_ATTEMPTS}) OR refetch)
+                  AND link_key IS NOT NULL
+                WINDOW w AS (PARTITION BY link_key ORDER BY first_seen_at, feed_id, entry_key)
             )
             SELECT link, link_key, guid, title, summary, content, published_at, updated_at,
-                   authors, categories, tags, image, refs
-            FROM pending WHERE rn = 1 ORDER BY first_seen_at, feed_id, guid
+                   authors, categories, tags, image, refs, known_article
+            FROM pending WHERE rn = 1 ORDER BY first_seen_at, feed_id, entry_key
             {"LIMIT " + str(int(limit)) if limit else ""}
         """
         pages = []
@@ -406,33 +517,42 @@ class Warehouse:
                 tags=list(row[10] or []),
                 image=row[11],
             )
-            refs = [(int(r["feed_id"]), str(r["guid"])) for r in row[12]]
-            pages.append(PendingPage(url=row[0], link_key=row[1], entry=entry, entry_refs=refs))
+            refs = [(int(r["feed_id"]), str(r["entry_key"])) for r in row[12]]
+            pages.append(
+                PendingPage(
+                    url=row[0], link_key=row[1], entry=entry, entry_refs=refs, article_id=row[13]
+                )
+            )
         return pages
 
     def record_page_results(self, run_id: int, results: list[PageResult]) -> dict[str, int]:
-        """Store a batch of pages: fetch rows, new articles with their authors, categories and
-        tags, URL aliases, and the entries' links to their article. One transaction."""
+        """Store a batch of pages in one transaction: fetch rows; new articles with their
+        authors, categories, tags, signature and cluster; new versions of known articles; URL
+        aliases; and the entries' links to their article."""
         now = datetime.now(UTC)
         counts = {
             "pages_fetched": 0,
             "pages_failed": 0,
             "articles_new": 0,
             "articles_linked": 0,
+            "articles_updated": 0,
             "fallbacks": 0,
+            "duplicates": 0,
         }
         with self.transaction() as con:
             fetch_ids = self._insert_fetches(run_id, [r.fetch for r in results])
             for r in results:
                 counts["pages_fetched" if r.fetch.ok else "pages_failed"] += 1
-            with_article = [
-                (r, fid) for r, fid in zip(results, fetch_ids, strict=True) if r.article
+            fresh = [
+                (r, fid)
+                for r, fid in zip(results, fetch_ids, strict=True)
+                if r.article and r.page.article_id is None
             ]
             # Keys this batch can resolve: the article's own key and every URL that led to it.
-            known = _known_keys(con, {r.article.url_key for r, _ in with_article if r.article})
+            known = _known_keys(con, {r.article.url_key for r, _ in fresh if r.article})
             new_rows: list[dict[str, Any]] = []
             new_articles: list[Article] = []
-            for r, fetch_id in with_article:
+            for r, fetch_id in fresh:
                 art = r.article
                 assert art is not None
                 if art.url_key in known:
@@ -446,23 +566,47 @@ class Warehouse:
                 if art.source == "feed":
                     counts["fallbacks"] += 1
             if new_rows:
+                counts["duplicates"] = self._cluster(new_rows, new_articles, now)
                 self._load("articles", new_rows, ARTICLE_SCHEMA)
+                self._load(
+                    "article_versions",
+                    [_version_row(row, 1) for row in new_rows],
+                    VERSION_SCHEMA,
+                )
                 self._load_names(new_rows, new_articles)
+            refreshed = [
+                (r, fid)
+                for r, fid in zip(results, fetch_ids, strict=True)
+                if r.page.article_id is not None
+            ]
+            counts["articles_updated"] = self._store_versions(refreshed, now, run_id)
             alias_rows: dict[str, int] = {}
             link_rows = []
             failed_rows = []
             for r in results:
-                if r.article is None:
-                    for feed_id, guid in r.page.entry_refs:
-                        failed_rows.append({"feed_id": feed_id, "guid": guid, "error": r.error})
+                if r.page.article_id is not None:
+                    article_id = r.page.article_id
+                elif r.article is None:
+                    for feed_id, entry_key in r.page.entry_refs:
+                        failed_rows.append(
+                            {"feed_id": feed_id, "entry_key": entry_key, "error": r.error}
+                        )
                     continue
-                article_id = known[r.article.url_key]
-                for url in (r.page.url, r.fetch.final_url, r.article.url, r.article.canonical_url):
-                    if url:
-                        alias_rows.setdefault(url_key(url), article_id)
-                alias_rows.setdefault(r.page.link_key, article_id)
-                for feed_id, guid in r.page.entry_refs:
-                    link_rows.append({"feed_id": feed_id, "guid": guid, "article_id": article_id})
+                else:
+                    article_id = known[r.article.url_key]
+                    for url in (
+                        r.page.url,
+                        r.fetch.final_url,
+                        r.article.url,
+                        r.article.canonical_url,
+                    ):
+                        if url:
+                            alias_rows.setdefault(url_key(url), article_id)
+                    alias_rows.setdefault(r.page.link_key, article_id)
+                for feed_id, entry_key in r.page.entry_refs:
+                    link_rows.append(
+                        {"feed_id": feed_id, "entry_key": entry_key, "article_id": article_id}
+                    )
             if alias_rows:
                 self._load(
                     "article_urls",
@@ -473,8 +617,9 @@ class Warehouse:
             if link_rows:
                 con.register("_links", pa.Table.from_pylist(link_rows, schema=LINK_SCHEMA))
                 con.execute(
-                    "UPDATE feed_entries SET article_id = l.article_id FROM _links l"
-                    " WHERE feed_entries.feed_id = l.feed_id AND feed_entries.guid = l.guid"
+                    "UPDATE feed_entries SET article_id = l.article_id, refetch = FALSE"
+                    " FROM _links l WHERE feed_entries.feed_id = l.feed_id"
+                    " AND feed_entries.entry_key = l.entry_key"
                 )
                 con.unregister("_links")
             if failed_rows:
@@ -482,10 +627,208 @@ class Warehouse:
                 con.execute(
                     "UPDATE feed_entries SET page_attempts = page_attempts + 1,"
                     " last_page_error = f.error FROM _failed f"
-                    " WHERE feed_entries.feed_id = f.feed_id AND feed_entries.guid = f.guid"
+                    " WHERE feed_entries.feed_id = f.feed_id"
+                    " AND feed_entries.entry_key = f.entry_key"
                 )
                 con.unregister("_failed")
         return counts
+
+    def _cluster(self, rows: list[dict[str, Any]], articles: list[Article], now: datetime) -> int:
+        """Give each new article its story's cluster: the cluster of the earliest article it
+        matches by exact content hash, else by MinHash near-duplicate, else its own id. Stores
+        signatures and bands and records every match in `article_duplicates`. Returns how many
+        new articles matched an earlier one."""
+        sigs: dict[int, neardup.Signature | None] = {}
+        for row, art in zip(rows, articles, strict=True):
+            if art.signature is not None:
+                sigs[row["article_id"]] = neardup.Signature(art.signature, art.shingles)
+            else:
+                # Fallback articles skip the worker; short texts get None again, cheaply.
+                sigs[row["article_id"]] = neardup.signature(art.text)
+        hashes = sorted({row["content_hash"] for row in rows if row["content_hash"]})
+        earliest_by_hash: dict[str, tuple[int, int]] = {}
+        if hashes:
+            for content_hash, article_id, cluster_id in self.con.execute(
+                "SELECT content_hash, min(article_id), arg_min(cluster_id, article_id)"
+                " FROM articles WHERE content_hash IN (SELECT unnest(?)) GROUP BY content_hash",
+                [hashes],
+            ).fetchall():
+                earliest_by_hash[content_hash] = (int(article_id), int(cluster_id))
+        band_rows = [
+            {"band": band, "band_hash": value, "article_id": article_id}
+            for article_id, sig in sigs.items()
+            if sig is not None
+            for band, value in enumerate(neardup.band_hashes(sig))
+        ]
+        candidates: dict[int, set[int]] = {}
+        if band_rows:
+            data = pa.Table.from_pylist(band_rows, schema=BAND_SCHEMA)
+            self.con.register("_bands", data)
+            for article_id, candidate in self.con.execute(
+                "SELECT DISTINCT n.article_id, b.article_id FROM _bands n JOIN article_bands b"
+                " ON b.band = n.band AND b.band_hash = n.band_hash"
+            ).fetchall():
+                candidates.setdefault(int(article_id), set()).add(int(candidate))
+            # Within the batch: earlier new articles are candidates of later ones.
+            seen: dict[tuple[int, int], list[int]] = {}
+            for b in band_rows:
+                seen.setdefault((b["band"], b["band_hash"]), []).append(b["article_id"])
+            for ids in seen.values():
+                for later in ids:
+                    candidates.setdefault(later, set()).update(i for i in ids if i < later)
+            self.con.unregister("_bands")
+        old_ids = sorted(
+            {c for cs in candidates.values() for c in cs} - {row["article_id"] for row in rows}
+        )
+        old_sigs: dict[int, neardup.Signature] = {}
+        cluster_of: dict[int, int] = {}
+        if old_ids:
+            for article_id, blob, shingles, cluster_id in self.con.execute(
+                "SELECT s.article_id, s.signature, s.shingles, a.cluster_id"
+                " FROM article_signatures s JOIN articles a USING (article_id)"
+                " WHERE s.article_id IN (SELECT unnest(?)) AND s.version = ?",
+                [old_ids, neardup.SIGNATURE_VERSION],
+            ).fetchall():
+                old_sigs[int(article_id)] = neardup.Signature(bytes(blob), int(shingles))
+                cluster_of[int(article_id)] = int(cluster_id)
+        duplicate_rows = []
+        for row in sorted(rows, key=lambda r: r["article_id"]):
+            article_id = row["article_id"]
+            match: tuple[int, str, float, float | None] | None = None
+            by_hash = earliest_by_hash.get(row["content_hash"]) if row["content_hash"] else None
+            if by_hash:
+                match = (by_hash[0], "content_hash", 1.0, 1.0)
+                cluster_of.setdefault(by_hash[0], by_hash[1])
+            elif (own := sigs[article_id]) is not None:
+                best: tuple[float, int, float] | None = None
+                for other in sorted(candidates.get(article_id, ())):
+                    other_sig = old_sigs.get(other) or sigs.get(other)
+                    if other == article_id or other_sig is None or other > article_id:
+                        continue
+                    ok, similarity, contained = neardup.is_near_duplicate(own, other_sig)
+                    if ok and (best is None or max(similarity, contained) > best[0]):
+                        best = (max(similarity, contained), other, contained)
+                        match = (other, "near_duplicate", similarity, contained)
+            if match is None:
+                cluster_of[article_id] = article_id
+            else:
+                cluster_of[article_id] = cluster_of.get(match[0], match[0])
+                duplicate_rows.append(
+                    {
+                        "article_id": article_id,
+                        "duplicate_of": match[0],
+                        "method": match[1],
+                        "similarity": match[2],
+                        "containment": match[3],
+                        "detected_at": now,
+                    }
+                )
+            row["cluster_id"] = cluster_of[article_id]
+            if row["content_hash"]:
+                earliest_by_hash.setdefault(row["content_hash"], (article_id, row["cluster_id"]))
+        self._store_signatures(sigs, band_rows)
+        if duplicate_rows:
+            self._load("article_duplicates", duplicate_rows, DUPLICATE_SCHEMA)
+        return len(duplicate_rows)
+
+    def _store_signatures(
+        self, sigs: dict[int, neardup.Signature | None], band_rows: list[dict[str, Any]]
+    ) -> None:
+        sig_rows = [
+            {
+                "article_id": article_id,
+                "signature": sig.values,
+                "shingles": sig.shingles,
+                "version": neardup.SIGNATURE_VERSION,
+            }
+            for article_id, sig in sigs.items()
+            if sig is not None
+        ]
+        if sig_rows:
+            self._load("article_signatures", sig_rows, SIGNATURE_SCHEMA)
+        if band_rows:
+            self._load("article_bands", band_rows, BAND_SCHEMA)
+
+    def _store_versions(
+        self, refreshed: list[tuple[PageResult, int]], now: datetime, run_id: int
+    ) -> int:
+        """Pages fetched again because their feed entry was updated: a changed text becomes
+        the article's next version (articles holds the latest); an unchanged one changes
+        nothing. Returns how many articles got a new version."""
+        candidates = [
+            (r, fid) for r, fid in refreshed if r.article is not None and r.article.source == "page"
+        ]
+        if not candidates:
+            return 0
+        ids = sorted({r.page.article_id for r, _ in candidates if r.page.article_id})
+        current = {
+            int(a): (h, int(v or 1))
+            for a, h, v in self.con.execute(
+                "SELECT article_id, content_hash, version FROM articles"
+                " WHERE article_id IN (SELECT unnest(?))",
+                [ids],
+            ).fetchall()
+        }
+        changed: dict[int, tuple[Article, int, int]] = {}
+        for r, fetch_id in candidates:
+            art, article_id = r.article, r.page.article_id
+            assert art is not None and article_id is not None
+            old = current.get(article_id)
+            if old is None or old[0] == art.content_hash or article_id in changed:
+                continue
+            changed[article_id] = (art, fetch_id, old[1] + 1)
+        if not changed:
+            return 0
+        rows = []
+        for article_id, (art, fetch_id, version) in changed.items():
+            row = _article_row(art, article_id, fetch_id, now, run_id)
+            row["version"] = version
+            rows.append(row)
+        data = pa.Table.from_pylist(rows, schema=ARTICLE_SCHEMA)
+        self.con.register("_updated", data)
+        self.con.execute(
+            """
+            UPDATE articles SET title = u.title, text = u.text, description = u.description,
+                modified_at = coalesce(u.modified_at, articles.modified_at),
+                content_hash = u.content_hash, fetched_at = u.fetched_at, fetch_id = u.fetch_id,
+                extractor_version = u.extractor_version, provenance = u.provenance,
+                version = u.version
+            FROM _updated u WHERE articles.article_id = u.article_id
+            """
+        )
+        self.con.unregister("_updated")
+        self._load(
+            "article_versions", [_version_row(r, r["version"]) for r in rows], VERSION_SCHEMA
+        )
+        # The latest text's signature and bands replace the old ones; the cluster stays.
+        self.con.execute(
+            "DELETE FROM article_signatures WHERE article_id IN (SELECT unnest(?))", [list(changed)]
+        )
+        self.con.execute(
+            "DELETE FROM article_bands WHERE article_id IN (SELECT unnest(?))", [list(changed)]
+        )
+        sigs = {
+            article_id: (
+                neardup.Signature(art.signature, art.shingles)
+                if art.signature is not None
+                else neardup.signature(art.text)
+            )
+            for article_id, (art, _, _) in changed.items()
+        }
+        band_rows = [
+            {"band": band, "band_hash": value, "article_id": article_id}
+            for article_id, sig in sigs.items()
+            if sig is not None
+            for band, value in enumerate(neardup.band_hashes(sig))
+        ]
+        self._store_signatures(sigs, band_rows)
+        # Authors, categories and tags follow the latest version.
+        for table in ("article_authors", "article_categories", "article_tags"):
+            self.con.execute(
+                f"DELETE FROM {table} WHERE article_id IN (SELECT unnest(?))", [list(changed)]
+            )
+        self._load_names(rows, [art for art, _, _ in changed.values()])
+        return len(changed)
 
     def _load_names(self, rows: list[dict[str, Any]], articles: list[Article]) -> None:
         """Authors, categories and tags of new articles: names upserted, then the link rows."""
@@ -574,7 +917,9 @@ RUN_COUNTS = frozenset(
         "pages_failed",
         "articles_new",
         "articles_linked",
+        "articles_updated",
         "fallbacks",
+        "duplicates",
     }
 )
 
@@ -619,6 +964,7 @@ FEED_STATE_SCHEMA = pa.schema(
 ENTRY_SCHEMA = pa.schema(
     [
         ("feed_id", pa.int64()),
+        ("entry_key", pa.string()),
         ("guid", pa.string()),
         ("link", pa.string()),
         ("link_key", pa.string()),
@@ -658,13 +1004,49 @@ ARTICLE_SCHEMA = pa.schema(
         ("extractor_version", pa.string()),
         ("provenance", pa.string()),
         ("run_id", pa.int64()),
+        ("version", pa.int32()),
     ]
 )
 ALIAS_SCHEMA = pa.schema([("url_key", pa.string()), ("article_id", pa.int64())])
-LINK_SCHEMA = pa.schema(
-    [("feed_id", pa.int64()), ("guid", pa.string()), ("article_id", pa.int64())]
+VERSION_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.int64()),
+        ("version", pa.int32()),
+        ("content_hash", pa.string()),
+        ("title", pa.string()),
+        ("text", pa.string()),
+        ("modified_at", TS),
+        ("fetched_at", TS),
+        ("fetch_id", pa.int64()),
+    ]
 )
-FAILED_SCHEMA = pa.schema([("feed_id", pa.int64()), ("guid", pa.string()), ("error", pa.string())])
+SIGNATURE_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.int64()),
+        ("signature", pa.binary()),
+        ("shingles", pa.int32()),
+        ("version", pa.string()),
+    ]
+)
+BAND_SCHEMA = pa.schema(
+    [("band", pa.uint8()), ("band_hash", pa.int64()), ("article_id", pa.int64())]
+)
+DUPLICATE_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.int64()),
+        ("duplicate_of", pa.int64()),
+        ("method", pa.string()),
+        ("similarity", pa.float64()),
+        ("containment", pa.float64()),
+        ("detected_at", TS),
+    ]
+)
+LINK_SCHEMA = pa.schema(
+    [("feed_id", pa.int64()), ("entry_key", pa.string()), ("article_id", pa.int64())]
+)
+FAILED_SCHEMA = pa.schema(
+    [("feed_id", pa.int64()), ("entry_key", pa.string()), ("error", pa.string())]
+)
 NAME_LINK_SCHEMA = pa.schema(
     [
         ("article_id", pa.int64()),
@@ -714,6 +1096,7 @@ def _moved_to(f: Fetch) -> str | None:
 def _entry_row(feed_id: int, e: Entry, now: datetime, run_id: int) -> dict[str, Any]:
     return {
         "feed_id": feed_id,
+        "entry_key": e.guid,
         "guid": e.guid,
         "link": e.link,
         "link_key": url_key(e.link) if e.link else None,
@@ -728,6 +1111,19 @@ def _entry_row(feed_id: int, e: Entry, now: datetime, run_id: int) -> dict[str, 
         "image": e.image,
         "first_seen_at": now,
         "run_id": run_id,
+    }
+
+
+def _version_row(row: dict[str, Any], version: int) -> dict[str, Any]:
+    return {
+        "article_id": row["article_id"],
+        "version": version,
+        "content_hash": row["content_hash"],
+        "title": row["title"],
+        "text": row["text"],
+        "modified_at": row["modified_at"],
+        "fetched_at": row["fetched_at"],
+        "fetch_id": row["fetch_id"],
     }
 
 
@@ -756,6 +1152,7 @@ def _article_row(
         "extractor_version": a.extractor_version,
         "provenance": json.dumps(a.provenance, sort_keys=True),
         "run_id": run_id,
+        "version": 1,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 # Query parameters that only track a click: they never change which article a URL names.
@@ -37,6 +38,12 @@ TRACKING_PARAMS = frozenset(
 )
 TRACKING_PREFIXES = ("utm_", "pk_", "at_", "__twitter", "_ga")
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# Folded for the dedup key only: they never name another article.
+HOST_PREFIXES = ("www.", "m.", "amp.", "mobile.")
+AMP_PATH_SUFFIXES = ("/amp/", "/amp", ".amp", "/amp.html")
+AMP_QUERY_MARKERS = frozenset({"amp=1", "amp=true", "amp", "output=amp", "outputtype=amp"})
+AMP_CACHE_PATH = re.compile(r"^/[cvi]/(s/)?(.+)$")
+GOOGLE_AMP_HOSTS = frozenset({"www.google.com", "google.com"})
 
 
 def is_tracking_param(name: str) -> bool:
@@ -69,9 +76,50 @@ def canonicalize(url: str) -> str:
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
+def unwrap_amp_cache(url: str) -> str:
+    """The publisher's URL behind an AMP-cache link (`*.cdn.ampproject.org/c/s/…`,
+    `google.com/amp/s/…`), or the URL itself."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    path = parts.path
+    if host.endswith(".cdn.ampproject.org") or host.endswith(".ampproject.net"):
+        match = AMP_CACHE_PATH.match(path)
+        if match:
+            secure, rest = match.group(1), match.group(2)
+            query = f"?{parts.query}" if parts.query else ""
+            return f"{'https' if secure else 'http'}://{rest}{query}"
+    if host in GOOGLE_AMP_HOSTS and path.startswith("/amp/"):
+        rest = path[len("/amp/") :]
+        secure = rest.startswith("s/")
+        rest = rest[2:] if secure else rest
+        query = f"?{parts.query}" if parts.query else ""
+        return f"{'https' if secure else 'http'}://{rest}{query}"
+    return url
+
+
 def url_key(url: str) -> str:
-    """The exact-dedup key: the canonical URL. One article per key."""
-    return canonicalize(url)
+    """The exact-dedup key: the canonical URL with what never names another article folded away:
+    the scheme, `www.`/`m.`/`amp.` host prefixes, AMP markers, trailing slashes. Only for keys:
+    an article keeps its real URL."""
+    canonical = canonicalize(unwrap_amp_cache(url.strip()))
+    parts = urlsplit(canonical)
+    host = parts.netloc
+    for prefix in HOST_PREFIXES:
+        if host.startswith(prefix) and host.count(".") > 1:
+            host = host[len(prefix) :]
+            break
+    path = parts.path
+    for marker in AMP_PATH_SUFFIXES:
+        if path.endswith(marker):
+            path = path[: -len(marker)]
+            break
+    if path.startswith("/amp/"):
+        path = path[len("/amp") :]
+    path = path.rstrip("/") or "/"
+    query = "&".join(
+        pair for pair in parts.query.split("&") if pair and pair not in AMP_QUERY_MARKERS
+    )
+    return urlunsplit(("", host, path, query, "")).removeprefix("//")
 
 
 def host_of(url: str) -> str:

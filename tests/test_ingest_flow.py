@@ -61,7 +61,14 @@ def test_ingest_lands_every_article_with_metadata(ingested) -> None:  # type: ig
             assert row[1] == fact.headline
             assert fact.paragraphs[0] in row[2]
             assert row[3] == "page"
-            assert row[4] == row[5]  # cluster_id = article_id until near-dup clustering
+            if fact.path != sample.syndicated_story_paths[1]:
+                assert row[4] == row[5]  # its own story: cluster_id = article_id
+        # The syndicated copy joins the earlier copy's cluster; both rows are kept.
+        first, second = (by_path[p] for p in sample.syndicated_story_paths)
+        assert second[4] == first[5] and first[4] == first[5]
+        _, dups = wh.query("SELECT article_id, duplicate_of, method FROM article_duplicates")
+        assert [(d[0], d[1]) for d in dups] == [(second[5], first[5])]
+        assert dups[0][2] in ("content_hash", "near_duplicate")
         _, details = wh.query(
             "SELECT a.canonical_url, d.authors, d.categories, d.tags"
             " FROM article_details d JOIN articles a USING (article_id)"
@@ -192,3 +199,36 @@ def test_page_failure_falls_back_to_feed_text(
     assert title == victim.headline
     assert victim.paragraphs[0][:40] in text
     assert json.loads(provenance)["text"] == "feed"
+
+
+def test_updated_entry_is_fetched_again_as_a_new_version(ingested) -> None:  # type: ignore[no-untyped-def]
+    site, sample, db, feeds, _ = ingested
+    before_hits = {p: site.hits[p] for p in sample.article_paths}
+    site.load(sample.updated_routes())
+    counts = run_ingest(feeds, db)
+    assert counts["articles_updated"] == 1
+    assert counts.get("articles_new", 0) == 0
+    updated = sample.updated_article_path
+    after_hits = {p: site.hits[p] for p in sample.article_paths}
+    assert after_hits[updated] == before_hits[updated] + 1
+    assert {p: n for p, n in after_hits.items() if p != updated} == {
+        p: n for p, n in before_hits.items() if p != updated
+    }
+    with Warehouse(db, read_only=True) as wh:
+        _, rows = wh.query(
+            "SELECT a.article_id, a.version, a.text, a.cluster_id FROM articles a"
+            " WHERE a.canonical_url = ?",
+            [sample.url(updated)],
+        )
+        article_id, version, text, cluster_id = rows[0]
+        assert version == 2 and "Update:" in text and cluster_id == article_id
+        _, versions = wh.query(
+            "SELECT version, text LIKE '%Update:%' FROM article_versions"
+            " WHERE article_id = ? ORDER BY version",
+            [article_id],
+        )
+        assert versions == [(1, False), (2, True)]
+    # And once more: nothing moves.
+    again = run_ingest(feeds, db)
+    assert again.get("articles_updated", 0) == 0
+    assert site.hits[updated] == after_hits[updated]

@@ -360,27 +360,54 @@ def test_entries_inserted_once_per_feed_and_guid(wh: Warehouse) -> None:
     assert counts["entries_seen"] == 5
     assert counts["entries_new"] == 4
     rows = wh.con.execute(
-        "SELECT feed_id, guid, link, link_key, authors, tags, article_id, page_attempts, run_id"
-        " FROM feed_entries ORDER BY feed_id, guid"
+        "SELECT feed_id, entry_key, guid, link, link_key, authors, tags, article_id"
+        " FROM feed_entries ORDER BY feed_id, entry_key"
     ).fetchall()
+    # Feed a repeats guid g2 for two links: it is switched to link mode, so neither article is
+    # lost or merged (its item without a link has no page to fetch and is left out).
+    k1, k2, k3 = (url_key(f"https://a.example/{n}") for n in ("1", "2", "2-duplicate-in-feed"))
     assert rows == [
-        (a.feed_id, "g1", "https://a.example/1?utm_source=rss", "https://a.example/1", ["Ann"],
-         ["x"], None, 0, run_id),
-        (a.feed_id, "g2", "https://a.example/2", "https://a.example/2", [], [], None, 0, run_id),
-        (a.feed_id, "g3", None, None, [], [], None, 0, run_id),
-        (b.feed_id, "g1", "https://b.example/1", "https://b.example/1", [], [], None, 0, run_id),
+        (a.feed_id, f"link:{k1}", "g1", "https://a.example/1?utm_source=rss", k1, ["Ann"], ["x"],
+         None),
+        (a.feed_id, f"link:{k2}", "g2", "https://a.example/2", k2, [], [], None),
+        (a.feed_id, f"link:{k3}", "g2", "https://a.example/2-duplicate-in-feed", k3, [], [], None),
+        (b.feed_id, "g1", "g1", "https://b.example/1", url_key("https://b.example/1"), [], [],
+         None),
     ]
-
+    modes = dict(wh.con.execute("SELECT feed_id, guid_mode FROM feeds").fetchall())
+    assert modes == {a.feed_id: "link", b.feed_id: "guid"}
+    # The same batch again inserts nothing.
     again = wh.record_feed_results(run_id, batch)
-    assert again["entries_seen"] == 5
     assert again["entries_new"] == 0
     assert wh.counts()["feed_entries"] == 4
-    # first_seen_at is that of the first sighting.
-    assert scalar(wh, "SELECT count(DISTINCT first_seen_at) FROM feed_entries") == 1
 
 
-# -- pending_pages ------------------------------------------------------------------------------
+def test_guid_changed_with_title_does_not_split_the_article(wh: Warehouse) -> None:
+    (feed,) = wh.feed_states(["https://a.example/feed"])
+    run_id = wh.start_run()
+    wh.record_feed_results(run_id, [ok_result(feed, entry("g-old", "https://a.example/story"))])
+    # The item comes back with a new guid (say the feed hashes its title) and the old one gone.
+    counts = wh.record_feed_results(
+        run_id, [ok_result(feed, entry("g-new", "https://a.example/story"))]
+    )
+    assert counts["entries_new"] == 0
+    assert wh.counts()["feed_entries"] == 1
+    assert scalar(wh, "SELECT guid_mode FROM feeds") == "link"
+    assert "new guid" in scalar(wh, "SELECT guid_note FROM feeds")
+    assert len(wh.pending_pages()) == 1
 
+
+def test_one_link_under_two_guids_in_one_fetch_stays_in_guid_mode(wh: Warehouse) -> None:
+    (feed,) = wh.feed_states(["https://a.example/feed"])
+    run_id = wh.start_run()
+    batch = [ok_result(feed, entry("g1", "https://a.example/s?utm_campaign=x"),
+                       entry("g2", "https://a.example/s?utm_campaign=y"))]
+    wh.record_feed_results(run_id, batch)
+    wh.record_feed_results(run_id, batch)
+    assert scalar(wh, "SELECT guid_mode FROM feeds") == "guid"
+    assert wh.counts()["feed_entries"] == 2
+    (page,) = wh.pending_pages()
+    assert sorted(page.entry_refs) == [(feed.feed_id, "g1"), (feed.feed_id, "g2")]
 
 def test_pending_pages_one_per_link_key_with_every_ref(wh: Warehouse) -> None:
     a, b = wh.feed_states(["https://a.example/feed", "https://b.example/feed"])
@@ -395,7 +422,7 @@ def test_pending_pages_one_per_link_key_with_every_ref(wh: Warehouse) -> None:
     ])
     pages = wh.pending_pages()
     assert [p.link_key for p in pages] == [
-        "https://news.example/story", "https://news.example/other",
+        url_key("https://news.example/story"), url_key("https://news.example/other"),
     ]
     story = pages[0]
     assert isinstance(story, PendingPage)
@@ -404,11 +431,13 @@ def test_pending_pages_one_per_link_key_with_every_ref(wh: Warehouse) -> None:
     assert story.entry.guid == "a1"
     assert story.url == "https://news.example/story?utm_source=a&utm_medium=rss"
     assert pages[1].entry_refs == [(a.feed_id, "a2")]
-    assert [p.link_key for p in wh.pending_pages(limit=1)] == ["https://news.example/story"]
+    assert [p.link_key for p in wh.pending_pages(limit=1)] == [
+        url_key("https://news.example/story")
+    ]
 
     # An entry already linked to an article is no longer pending.
     wh.con.execute("UPDATE feed_entries SET article_id = 99 WHERE guid = 'a2'")
-    assert [p.link_key for p in wh.pending_pages()] == ["https://news.example/story"]
+    assert [p.link_key for p in wh.pending_pages()] == [url_key("https://news.example/story")]
 
 
 # -- record_page_results ------------------------------------------------------------------------
@@ -422,7 +451,7 @@ def _setup_pending(wh: Warehouse, links: dict[str, str]) -> tuple[int, FeedState
 
 
 def _page(pages: list[PendingPage], key: str) -> PendingPage:
-    return next(p for p in pages if p.link_key == key)
+    return next(p for p in pages if p.link_key == url_key(key))
 
 
 def test_record_page_results_new_articles_and_aliases(wh: Warehouse) -> None:
@@ -449,7 +478,8 @@ def test_record_page_results_new_articles_and_aliases(wh: Warehouse) -> None:
     ]
     counts = wh.record_page_results(run_id, results)
     assert counts == {"pages_fetched": 2, "pages_failed": 0, "articles_new": 2,
-                      "articles_linked": 0, "fallbacks": 0}
+                      "articles_linked": 0, "articles_updated": 0, "fallbacks": 0,
+                      "duplicates": 0}
 
     arts = wh.con.execute(
         "SELECT article_id, cluster_id, url, canonical_url, url_key, fetch_id, source, run_id"
@@ -460,7 +490,7 @@ def test_record_page_results_new_articles_and_aliases(wh: Warehouse) -> None:
         assert cluster_id == art_id
     id_a, id_b = arts[0][0], arts[1][0]
     assert arts[0][2:5] == ("https://www.news.example/a-final", "https://news.example/canonical-a",
-                           "https://news.example/canonical-a")
+                           url_key("https://news.example/canonical-a"))
     assert arts[0][6:] == ("page", run_id)
     # The article's fetch is the final (non-redirect) fetch row.
     assert scalar(wh, "SELECT kind FROM fetches WHERE fetch_id = ?", [arts[0][5]]) == "page"
@@ -468,10 +498,10 @@ def test_record_page_results_new_articles_and_aliases(wh: Warehouse) -> None:
 
     aliases = dict(wh.con.execute("SELECT url_key, article_id FROM article_urls").fetchall())
     assert aliases == {
-        "https://news.example/a": id_a,
-        "https://www.news.example/a-final": id_a,
-        "https://news.example/canonical-a": id_a,
-        "https://news.example/b": id_b,
+        url_key("https://news.example/a"): id_a,
+        url_key("https://www.news.example/a-final"): id_a,
+        url_key("https://news.example/canonical-a"): id_a,
+        url_key("https://news.example/b"): id_b,
     }
 
     linked = dict(wh.con.execute("SELECT guid, article_id FROM feed_entries").fetchall())
@@ -550,7 +580,7 @@ def test_canonical_match_links_to_existing_article(wh: Warehouse) -> None:
     assert scalar(wh, "SELECT article_id FROM feed_entries WHERE guid = 'o1'") == article_id
     assert scalar(
         wh, "SELECT article_id FROM article_urls WHERE url_key = ?",
-        ["https://partner.example/syndicated/story"],
+        [url_key("https://partner.example/syndicated/story")],
     ) == article_id
     assert wh.pending_pages() == []
 
@@ -587,7 +617,8 @@ def test_fallback_article_counts(wh: Warehouse) -> None:
         error="HTTP 500",
     )])
     assert counts == {"pages_fetched": 0, "pages_failed": 1, "articles_new": 1,
-                      "articles_linked": 0, "fallbacks": 1}
+                      "articles_linked": 0, "articles_updated": 0, "fallbacks": 1,
+                      "duplicates": 0}
     assert scalar(wh, "SELECT source FROM articles") == "feed"
     assert scalar(wh, "SELECT page_attempts FROM feed_entries") == 0
     assert wh.pending_pages() == []

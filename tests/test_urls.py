@@ -63,7 +63,32 @@ def test_url_key_equal_for_tracking_variants() -> None:
     assert all(url_key(v) == base for v in variants)
     assert url_key("https://news.example/2024/Story?id=7") != base  # path case matters
     assert url_key("https://news.example/2024/story?id=8") != base
-    assert url_key("http://news.example/2024/story?id=7") != base  # scheme kept
+    assert url_key("http://news.example/2024/story?id=7") == base  # scheme folded for the key
+    assert canonicalize("http://news.example/2024/story?id=7").startswith("http://")
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "https://www.news.example/a/story/",
+        "http://m.news.example/a/story",
+        "https://amp.news.example/a/story",
+        "https://news.example/a/story/amp/",
+        "https://news.example/a/story?amp=1",
+        "https://news.example/a/story?output=amp",
+        "https://news-example.cdn.ampproject.org/c/s/news.example/a/story",
+        "https://www.google.com/amp/s/www.news.example/a/story",
+        "https://news.example/amp/a/story",
+    ],
+)
+def test_url_key_folds_scheme_prefixes_amp_and_trailing_slash(variant: str) -> None:
+    assert url_key(variant) == url_key("https://news.example/a/story")
+
+
+def test_url_key_keeps_what_names_another_article() -> None:
+    assert url_key("https://news.example/a/story?page=2") != url_key("https://news.example/a/story")
+    assert url_key("https://news.example/a/story-2") != url_key("https://news.example/a/story")
+    assert url_key("https://other.example/a/story") != url_key("https://news.example/a/story")
 
 
 def test_same_site() -> None:

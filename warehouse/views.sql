@@ -24,3 +24,14 @@ SELECT a.article_id, a.url, a.title, a.site_name, a.published_at, a.language,
           JOIN tags t USING (tag_id) WHERE atg.article_id = a.article_id) AS tags,
        a.source, a.cluster_id
 FROM articles a;
+
+CREATE OR REPLACE VIEW story_clusters AS
+SELECT cluster_id,
+       count(*) AS articles,
+       count(DISTINCT coalesce(site_name, regexp_extract(url, '^https?://([^/]+)', 1))) AS outlets,
+       list(DISTINCT coalesce(site_name, regexp_extract(url, '^https?://([^/]+)', 1))) AS outlet_names,
+       min(published_at) AS first_published,
+       max(published_at) AS last_published,
+       arg_min(title, article_id) AS title
+FROM articles
+GROUP BY cluster_id;
