@@ -9,16 +9,18 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from flows.serve import DEFAULT_CRON, DEFAULT_MAINTENANCE_CRON
 from pipeline.settings import Settings
 from pipeline.store import Warehouse, WarehouseError
 
 STARTER_OPML = resources.files("pipeline").joinpath("starter_feeds.opml")
+DEFAULT_WAIT = 60.0  # seconds a command waits for a run's write step to let the file go
 MAX_CELL = 60  # table cells are cut here; csv and json carry whole values
 
 
@@ -85,22 +87,91 @@ def quiet_task_logs() -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from flows.ingest import close_warehouse, ingest
+    from flows.ingest import ingest
 
     quiet_task_logs()
     settings = _settings(args)
-    # Open once here, so a locked or broken warehouse is one clear line before Prefect starts.
-    with Warehouse(settings.warehouse) as wh:
+    # Open once here, so a broken warehouse is one clear line before Prefect starts; a run
+    # writing it now is waited for.
+    with Warehouse(settings.warehouse, wait=args.wait) as wh:
         if not args.feed and not wh.feed_states():
             raise CommandError(
                 "no feeds registered: add some with `news-ingest feeds add URL`"
                 " or pass `--feed URL`"
             )
-    try:
-        counts = ingest(feed_urls=args.feed or None, warehouse=str(settings.warehouse))
-    finally:
-        close_warehouse(settings.warehouse)
+    mode = "scheduled" if args.due else "manual"
+    counts = ingest(feed_urls=args.feed or None, warehouse=str(settings.warehouse), mode=mode)
     print(summary_line(counts))
+    return 0
+
+
+def _date(value: str) -> datetime:
+    """A CLI date: ISO 8601, a day or a moment; naive means UTC."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date: {value!r} (try 2026-01-31)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def cmd_reextract(args: argparse.Namespace) -> int:
+    from flows.ingest import reextract
+
+    quiet_task_logs()
+    settings = _settings(args)
+    Warehouse(settings.warehouse, read_only=True, wait=args.wait).close()
+    counts = reextract(
+        warehouse=str(settings.warehouse), since=args.since, until=args.until, site=args.site
+    )
+    print(
+        f"run {counts['run_id']}: {counts.get('pages_reextracted', 0)} stored pages"
+        f" re-extracted, {counts.get('articles_reextracted', 0)} articles changed"
+    )
+    return 0
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from flows.ingest import backfill
+
+    if not (args.sitemap or args.feed or args.urls):
+        raise CommandError("nothing to backfill from: give --sitemap, --feed or --urls")
+    if args.since >= args.until:
+        raise CommandError("--since must be before --until")
+    for name in args.urls or []:
+        if not Path(name).is_file():
+            raise CommandError(f"no such URL list: {name}")
+    quiet_task_logs()
+    settings = _settings(args)
+    Warehouse(settings.warehouse, wait=args.wait).close()
+    counts = backfill(
+        since=args.since,
+        until=args.until,
+        sitemaps=args.sitemap,
+        feeds=args.feed,
+        url_files=[str(Path(n).resolve()) for n in args.urls or []],
+        warehouse=str(settings.warehouse),
+        interval=args.interval,
+        include_undated=args.include_undated,
+    )
+    print(summary_line(counts))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from flows.serve import ServeError, serve
+
+    try:
+        serve(_settings(args), args.cron, args.maintenance_cron)
+    except ServeError as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
+def cmd_feeds_health(args: argparse.Namespace) -> int:
+    with Warehouse(_settings(args).warehouse, read_only=True, wait=args.wait) as wh:
+        health = wh.feed_health()
+    names = list(health[0]) if health else ["feed_id", "url", "state"]
+    print(format_rows(names, [tuple(h.values()) for h in health], args.format))
     return 0
 
 
@@ -119,14 +190,14 @@ def cmd_feeds_add(args: argparse.Namespace) -> int:
     for url in args.url:
         if not url.startswith(("http://", "https://")):
             raise CommandError(f"not an http(s) URL: {url!r}")
-    with Warehouse(_settings(args).warehouse) as wh:
+    with Warehouse(_settings(args).warehouse, wait=args.wait) as wh:
         added = wh.add_feeds(args.url)
     print(f"{added} feed(s) added, {len(set(args.url)) - added} already registered")
     return 0
 
 
 def cmd_feeds_list(args: argparse.Namespace) -> int:
-    with Warehouse(_settings(args).warehouse) as wh:
+    with Warehouse(_settings(args).warehouse, wait=args.wait) as wh:
         names, rows = wh.query(
             "SELECT feed_id, url, title, last_status, last_error, consecutive_failures,"
             " last_fetched_at FROM feeds ORDER BY feed_id"
@@ -142,7 +213,7 @@ def _import_opml(data: bytes, args: argparse.Namespace) -> int:
         feeds = read_opml(data)
     except ValueError as exc:
         raise CommandError(f"cannot read OPML: {exc}") from None
-    with Warehouse(_settings(args).warehouse) as wh:
+    with Warehouse(_settings(args).warehouse, wait=args.wait) as wh:
         added = wh.add_feeds([f.url for f in feeds], [f.title for f in feeds])
     print(f"{len(feeds)} feed(s) in the OPML, {added} newly registered")
     return 0
@@ -163,7 +234,7 @@ def cmd_feeds_import_starter(args: argparse.Namespace) -> int:
 def cmd_feeds_export_opml(args: argparse.Namespace) -> int:
     from pipeline.opml import OpmlFeed, write_opml
 
-    with Warehouse(_settings(args).warehouse) as wh:
+    with Warehouse(_settings(args).warehouse, wait=args.wait) as wh:
         feeds = [
             OpmlFeed(url=f["url"], title=f["title"], site_url=f["site_url"])
             for f in wh.list_feeds()
@@ -180,7 +251,7 @@ def cmd_feeds_export_opml(args: argparse.Namespace) -> int:
 def cmd_sql(args: argparse.Namespace) -> int:
     import duckdb
 
-    with Warehouse(_settings(args).warehouse, read_only=True) as wh:
+    with Warehouse(_settings(args).warehouse, read_only=True, wait=args.wait) as wh:
         try:
             names, rows = wh.query(args.query)
         except duckdb.Error as exc:
@@ -223,6 +294,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="DuckDB file (default: $NEWS_INGEST_WAREHOUSE or warehouse/news.duckdb)",
     )
+    common.add_argument(
+        "--wait",
+        metavar="SECONDS",
+        type=float,
+        default=DEFAULT_WAIT,
+        help=f"how long to wait while a run holds the warehouse (default {DEFAULT_WAIT:g})",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", parents=[common], help="run one ingest now")
@@ -232,7 +310,51 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="feed to ingest (repeatable; registered if new); default: all feeds",
     )
+    run.add_argument(
+        "--due",
+        action="store_true",
+        help="only the feeds whose next fetch time has come (what `serve` runs)",
+    )
     run.set_defaults(handler=cmd_run)
+
+    back = sub.add_parser(
+        "backfill", parents=[common], help="ingest the articles of a past window, politely"
+    )
+    back.add_argument("--since", type=_date, metavar="DATE", required=True)
+    back.add_argument("--until", type=_date, metavar="DATE", required=True)
+    back.add_argument("--sitemap", action="append", metavar="URL", help="sitemap or index")
+    back.add_argument("--feed", action="append", metavar="URL", help="paged feed (?paged=N)")
+    back.add_argument("--urls", action="append", metavar="FILE", help="file of URLs [date]")
+    back.add_argument(
+        "--interval",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="seconds between requests to one host (default 1; robots.txt may ask more)",
+    )
+    back.add_argument(
+        "--include-undated", action="store_true", help="also take sitemap URLs with no date"
+    )
+    back.set_defaults(handler=cmd_backfill)
+
+    serve = sub.add_parser(
+        "serve", parents=[common], help="serve the scheduled ingest and nightly maintenance"
+    )
+    serve.add_argument("--cron", default=DEFAULT_CRON, help=f"ingest schedule ({DEFAULT_CRON})")
+    serve.add_argument(
+        "--maintenance-cron",
+        default=DEFAULT_MAINTENANCE_CRON,
+        help=f"maintenance schedule ({DEFAULT_MAINTENANCE_CRON}, UTC)",
+    )
+    serve.set_defaults(handler=cmd_serve)
+
+    reex = sub.add_parser(
+        "reextract", parents=[common], help="extract stored pages again from the archive, offline"
+    )
+    reex.add_argument("--since", type=_date, metavar="DATE", help="published on or after")
+    reex.add_argument("--until", type=_date, metavar="DATE", help="published before")
+    reex.add_argument("--site", metavar="NAME", help="site name or host")
+    reex.set_defaults(handler=cmd_reextract)
 
     feeds = sub.add_parser("feeds", help="manage the feed registry")
     feeds_sub = feeds.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
@@ -254,6 +376,11 @@ def build_parser() -> argparse.ArgumentParser:
     exp = feeds_sub.add_parser("export-opml", parents=[common], help="write the feeds as OPML")
     exp.add_argument("--output", "-o", metavar="FILE", help="file to write (default: stdout)")
     exp.set_defaults(handler=cmd_feeds_export_opml)
+    health = feeds_sub.add_parser(
+        "health", parents=[common], help="each feed's polling state, failing feeds first"
+    )
+    health.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    health.set_defaults(handler=cmd_feeds_health)
 
     sql = sub.add_parser("sql", parents=[common], help="run a read-only SQL query")
     sql.add_argument("query", metavar="QUERY")

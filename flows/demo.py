@@ -40,7 +40,7 @@ def _allow_loopback() -> None:
 
 def run_demo(settings: Settings) -> int:
     from flows.cli import format_rows, quiet_task_logs, summary_line
-    from flows.ingest import close_warehouse, ingest
+    from flows.ingest import ingest
 
     quiet_task_logs()
     _allow_loopback()
@@ -57,7 +57,6 @@ def run_demo(settings: Settings) -> int:
     try:
         counts = ingest(feed_urls=feeds, warehouse=str(settings.warehouse))
     finally:
-        close_warehouse(settings.warehouse)
         site.stop()
     print()
     print(summary_line(counts))

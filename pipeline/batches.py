@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import (
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    as_completed,
+)
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from pipeline.archive import ArchiveWriter
+from pipeline.archive import ArchiveWriter, read_record
 from pipeline.extract import ExtractionError, extract_article, fallback_article
 from pipeline.feeds import FeedError, parse_feed
 from pipeline.fetch import Fetcher
 from pipeline.neardup import signature
 from pipeline.records import Article, Entry, FeedState, Fetch
-from pipeline.store import FeedResult, PageResult, PendingPage
+from pipeline.store import FeedResult, PageResult, PendingPage, StoredPage
 
 HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
 
@@ -42,7 +49,9 @@ def _fetch_feed(
         return result
     archive.write(fetch)
     try:
-        parsed = parse_feed(fetch.body, fetch.final_url or feed.url, fetch.headers)
+        parsed = parse_feed(
+            fetch.body, fetch.final_url or feed.url, fetch.headers, fetcher.settings.max_bytes
+        )
     except FeedError as exc:
         result.error = str(exc)
         return result
@@ -81,14 +90,23 @@ def fetch_page_batch(
     extractor: Executor | None,
     prefix: str,
     on_page: Callable[[], None] | None = None,
+    gate: Callable[[str], str | None] | None = None,
 ) -> list[PageResult]:
     """Fetch pages concurrently and hand each to the extraction pool as soon as it arrives, so
-    fetching overlaps extraction. Never raises for a bad page: the result says what went wrong."""
+    fetching overlaps extraction. Never raises for a bad page: the result says what went wrong.
+
+    `gate(url)`, when given, is asked before each request (a backfill's robots.txt check and
+    per-host pacing): it may wait, and returns a reason to skip the URL or None."""
     archive = ArchiveWriter(archive_root, prefix)
     results: list[PageResult] = []
     pending: list[tuple[PageResult, Future[Article]]] = []
 
     def fetch_one(page: PendingPage) -> tuple[PendingPage, Fetch]:
+        refusal = gate(page.url) if gate else None
+        if refusal:
+            skipped = Fetch(url=page.url, kind="page", started_at=datetime.now(UTC))
+            skipped.error, skipped.final_url = refusal, page.url
+            return page, skipped
         fetch = fetcher.fetch(page.url, "page")
         if fetch.ok:
             archive.write(fetch)
@@ -96,7 +114,10 @@ def fetch_page_batch(
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, fetcher.settings.fetch_workers)) as threads:
-            for page, fetch in threads.map(fetch_one, pages):
+            # As they complete, not in order: one slow page must not hold back the others.
+            arrivals = [threads.submit(fetch_one, page) for page in pages]
+            for arrival in as_completed(arrivals):
+                page, fetch = arrival.result()
                 result = PageResult(page=page, fetch=fetch)
                 results.append(result)
                 if not fetch.ok:
@@ -139,3 +160,31 @@ def _fallback(page: PendingPage, reason: str) -> Article | None:
     if not (entry.content or entry.summary):
         return None
     return fallback_article(entry, page.url, reason)
+
+
+def reextract_batch(
+    pages: list[StoredPage], archive_root: Path, extractor: Executor | None
+) -> list[tuple[int, Article]]:
+    """Extract archived pages again, reading the raw responses from the WARC archive: no
+    network at all. Pages whose record cannot be read are skipped (their rows stay as they are)."""
+    jobs: list[tuple[int, Future[Article] | Article]] = []
+    for page in pages:
+        try:
+            url, headers, body = read_record(archive_root, page.warc_file, page.warc_offset)
+        except (OSError, ValueError):
+            continue
+        entry = page.entry or Entry(guid=page.url, link=page.url)
+        if extractor is None:
+            jobs.append((page.article_id, extract_page(body, url or page.url, entry, headers)))
+        else:
+            future = extractor.submit(extract_page, body, url or page.url, entry, headers)
+            jobs.append((page.article_id, future))
+    results = []
+    for article_id, job in jobs:
+        try:
+            article = job.result() if isinstance(job, Future) else job
+        except Exception:  # noqa: BLE001 - a page that no longer extracts keeps its stored row
+            continue
+        if article.source == "page":
+            results.append((article_id, article))
+    return results

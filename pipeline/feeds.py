@@ -96,16 +96,22 @@ class FeedError(Exception):
     """The bytes are not a feed at all (or could not be read as one); message is one line."""
 
 
-def parse_feed(body: bytes, url: str, headers: dict[str, str] | None = None) -> ParsedFeed:
+def parse_feed(
+    body: bytes,
+    url: str,
+    headers: dict[str, str] | None = None,
+    max_bytes: int = MAX_DECOMPRESSED_BYTES,
+) -> ParsedFeed:
     """Parse a fetched feed body. `url` is the feed's (final) URL, used to make links absolute;
-    `headers` are the HTTP response headers (any case), whose charset feedparser honours.
+    `headers` are the HTTP response headers (any case), whose charset feedparser honours;
+    `max_bytes` caps a gzipped body (a .gz file served as is) once inflated.
 
     Raises FeedError when the body is not RSS/Atom/RDF (empty, HTML page, JSON, other XML)
     and never anything else. An ill-formed ("bozo") feed still yields its complete entries,
     and `ParsedFeed.warning` then says in one line what was wrong.
     """
     try:
-        return _parse_feed(body, url, headers)
+        return _parse_feed(body, url, headers, max_bytes)
     except FeedError:
         raise
     except Exception as exc:
@@ -114,8 +120,10 @@ def parse_feed(body: bytes, url: str, headers: dict[str, str] | None = None) -> 
         ) from exc
 
 
-def _parse_feed(body: bytes, url: str, headers: dict[str, str] | None) -> ParsedFeed:
-    data = _prepare_body(body)
+def _parse_feed(
+    body: bytes, url: str, headers: dict[str, str] | None, max_bytes: int
+) -> ParsedFeed:
+    data = _prepare_body(body, max_bytes)
     if not data.strip():
         raise FeedError("not a feed: empty body")
     if data.lstrip()[:1] in (b"{", b"["):
@@ -186,26 +194,26 @@ def _parse_feed(body: bytes, url: str, headers: dict[str, str] | None) -> Parsed
 # --- input preparation ------------------------------------------------------------------------
 
 
-def _prepare_body(body: bytes) -> bytes:
+def _prepare_body(body: bytes, max_bytes: int = MAX_DECOMPRESSED_BYTES) -> bytes:
     """Undo transfer compression left on the body and strip what precedes the XML
     declaration (whitespace, a UTF-8 BOM): expat refuses "<?xml" anywhere but at offset 0, and
     feedparser would then fall back to its far sloppier loose parser."""
     data = bytes(body or b"")
     if data[:2] == b"\x1f\x8b":
-        data = _gunzip(data)
+        data = _gunzip(data, min(max_bytes, MAX_DECOMPRESSED_BYTES))
     data = data.removeprefix(UTF8_BOM)
     # Only ASCII whitespace is stripped, so UTF-16/32 bodies (BOM or not) are left intact.
     return data.lstrip(b" \t\r\n\f\v")
 
 
-def _gunzip(data: bytes) -> bytes:
+def _gunzip(data: bytes, limit: int) -> bytes:
     decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
-        out = decompressor.decompress(data, MAX_DECOMPRESSED_BYTES)
+        out = decompressor.decompress(data, limit)
     except zlib.error as exc:
         raise FeedError(f"not a feed: corrupt gzip body ({exc})") from exc
     if decompressor.unconsumed_tail:
-        raise FeedError("not a feed: gzip body decompresses to more than 64 MiB")
+        raise FeedError(f"not a feed: gzip body decompresses to more than {limit} bytes")
     if not out and not decompressor.eof:
         raise FeedError("not a feed: truncated gzip body with nothing in it")
     # A truncated stream still gives what it had: the truncated-feed handling takes over.

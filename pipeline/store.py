@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import re
+import time
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,11 +18,12 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from pipeline import neardup
+from pipeline import neardup, schedule
 from pipeline.records import Article, Entry, FeedState, Fetch, ParsedFeed
 from pipeline.urls import canonicalize, url_key
 
 MAX_PAGE_ATTEMPTS = 3  # an entry whose page failed this often (with no fallback) is left alone
+LOCK_POLL = 0.05  # seconds between tries for a busy warehouse file
 MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 TS = pa.timestamp("us", tz="UTC")
 
@@ -55,6 +58,17 @@ class PendingPage:
 
 
 @dataclass
+class StoredPage:
+    """An article's archived raw response, and the entry that led to it, for re-extraction."""
+
+    article_id: int
+    url: str
+    warc_file: str
+    warc_offset: int
+    entry: Entry | None
+
+
+@dataclass
 class PageResult:
     """A page's fetch and the article extracted from it (or from its entry)."""
 
@@ -74,10 +88,65 @@ def _is_lock_error(exc: Exception) -> bool:
     return "lock" in text and ("conflicting" in text or "could not set" in text)
 
 
-class Warehouse:
-    """One DuckDB file. Open it read-write in exactly one process (DuckDB's rule)."""
+class WarehouseBusy(WarehouseError):
+    """Another process holds the warehouse file."""
 
-    def __init__(self, path: Path, read_only: bool = False) -> None:
+
+class WriterLock:
+    """One writing run per warehouse at a time, across processes: an exclusive `flock` on a file
+    beside the warehouse, held for the whole run. Runs queue on it instead of failing on
+    DuckDB's file lock; between their short write steps readers get their turn."""
+
+    def __init__(self, path: Path, wait: float | None = None) -> None:
+        self.path = Path(str(path) + ".writer.lock")
+        self.wait = wait
+        self._handle: Any = None
+
+    def acquire(self, on_wait: Callable[[], None] | None = None) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")  # noqa: SIM115 - held until release()
+        deadline = None if self.wait is None else time.monotonic() + self.wait
+        told = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if deadline is not None and time.monotonic() > deadline:
+                    handle.close()
+                    raise WarehouseBusy(
+                        f"another news-ingest run is writing {str(self.path)[:-12]};"
+                        f" gave up after {self.wait:g} s"
+                    ) from None
+                if not told and on_wait is not None:
+                    on_wait()
+                    told = True
+                time.sleep(LOCK_POLL)
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
+
+    def __enter__(self) -> WriterLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class Warehouse:
+    """One DuckDB file. Open it read-write in exactly one process (DuckDB's rule).
+
+    `wait` is how long to keep trying while another process has the file open (a run between
+    its write steps, a reader): it then gets its turn instead of an error."""
+
+    def __init__(
+        self, path: Path, read_only: bool = False, migrate: bool = True, wait: float = 0.0
+    ) -> None:
         self.path = Path(path)
         self.read_only = read_only
         if not read_only:
@@ -86,17 +155,23 @@ class Warehouse:
             raise WarehouseError(
                 f"no warehouse at {self.path}: run `news-ingest run` or `news-ingest demo` first"
             )
-        try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.Error as exc:
-            if _is_lock_error(exc):
-                raise WarehouseError(
-                    f"warehouse {self.path} is in use by another news-ingest process;"
-                    " wait for it to finish (DuckDB allows one writer per file)"
-                ) from None
-            raise WarehouseError(f"cannot open warehouse {self.path}: {exc}") from None
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                self.con = duckdb.connect(str(self.path), read_only=read_only)
+                break
+            except duckdb.Error as exc:
+                if not _is_lock_error(exc):
+                    raise WarehouseError(f"cannot open warehouse {self.path}: {exc}") from None
+                if time.monotonic() >= deadline:
+                    raise WarehouseBusy(
+                        f"warehouse {self.path} is in use by another news-ingest process;"
+                        " wait for it to finish or pass a longer --wait"
+                        " (DuckDB allows one process per file)"
+                    ) from None
+                time.sleep(LOCK_POLL)
         self.con.execute("SET TimeZone = 'UTC'")
-        if not read_only:
+        if not read_only and migrate:
             self.migrate()
 
     def __enter__(self) -> Warehouse:
@@ -197,9 +272,17 @@ class Warehouse:
             after = _scalar(con, "SELECT count(*) FROM feeds")
         return int(after - before)
 
-    def feed_states(self, urls: Sequence[str] | None = None) -> list[FeedState]:
-        """The feeds to poll: the given URLs (registered first), or every active feed."""
-        if urls:
+    def feed_states(self, urls: Sequence[str] | None = None, due: bool = False) -> list[FeedState]:
+        """The feeds to poll: the given URLs (registered first), or every active feed; with
+        `due`, only the active feeds whose next fetch time has come."""
+        if due:
+            rows = self.con.execute(
+                "SELECT feed_id, url, etag, last_modified FROM feeds WHERE active"
+                " AND (next_fetch_at IS NULL OR next_fetch_at <= ?) ORDER BY next_fetch_at NULLS"
+                " FIRST, feed_id",
+                [datetime.now(UTC)],
+            ).fetchall()
+        elif urls:
             self.add_feeds(urls)
             rows = self.con.execute(
                 "SELECT feed_id, url, etag, last_modified FROM feeds WHERE url IN"
@@ -222,11 +305,11 @@ class Warehouse:
 
     # -- runs -----------------------------------------------------------------------------------
 
-    def start_run(self) -> int:
+    def start_run(self, mode: str = "manual") -> int:
         return _scalar(
             self.con,
-            "INSERT INTO runs (started_at, status) VALUES (?, 'running') RETURNING run_id",
-            [datetime.now(UTC)],
+            "INSERT INTO runs (started_at, status, mode) VALUES (?, 'running', ?) RETURNING run_id",
+            [datetime.now(UTC), mode or "manual"],
         )
 
     def finish_run(
@@ -406,7 +489,58 @@ class Warehouse:
                     WHERE feed_entries.article_id IS NULL AND feed_entries.link_key = u.url_key
                     """,
                 )
+            self._schedule_feeds(results, now)
         return counts
+
+    def _schedule_feeds(self, results: list[FeedResult], now: datetime) -> None:
+        """Set each fetched feed's next fetch time (pipeline.schedule); retire feeds gone (410)."""
+        if not results:
+            return
+        ids = [r.feed.feed_id for r in results]
+        state = {
+            int(feed_id): (int(failures or 0), ttl, rate, dated)
+            for feed_id, failures, ttl, rate, dated in self.con.execute(
+                """
+                SELECT f.feed_id, f.consecutive_failures, f.ttl_minutes,
+                       count(e.published_at) FILTER (WHERE e.published_at >= ?) / 14.0,
+                       count(e.published_at)
+                FROM feeds f LEFT JOIN feed_entries e USING (feed_id)
+                WHERE f.feed_id IN (SELECT unnest(?)) GROUP BY ALL
+                """,
+                [now - timedelta(days=14), ids],
+            ).fetchall()
+        }
+        rows = []
+        for r in results:
+            failures, ttl, rate, dated = state.get(r.feed.feed_id, (0, None, None, 0))
+            entries_per_day = float(rate) if dated else None
+            failed = r.error is not None
+            when, delay, kind = schedule.next_fetch(
+                r.fetch, failed, r.error, failures, entries_per_day, ttl, now
+            )
+            rows.append(
+                {
+                    "feed_id": r.feed.feed_id,
+                    "next_fetch_at": when,
+                    "poll_interval_s": int(delay.total_seconds()),
+                    "failure_kind": kind,
+                    "entries_per_day": entries_per_day,
+                    "retire": r.fetch.status == 410,
+                }
+            )
+        self.con.register("_poll", pa.Table.from_pylist(rows, schema=POLL_SCHEMA))
+        self.con.execute(
+            """
+            UPDATE feeds SET next_fetch_at = p.next_fetch_at, poll_interval_s = p.poll_interval_s,
+                failure_kind = p.failure_kind,
+                entries_per_day = coalesce(p.entries_per_day, feeds.entries_per_day),
+                active = feeds.active AND NOT p.retire,
+                retired_at = CASE WHEN p.retire THEN ? ELSE feeds.retired_at END
+            FROM _poll p WHERE feeds.feed_id = p.feed_id
+            """,
+            [now],
+        )
+        self.con.unregister("_poll")
 
     def _entry_rows(
         self, results: list[FeedResult], now: datetime, run_id: int
@@ -484,9 +618,16 @@ class Warehouse:
             rows.setdefault((feed_id, row["entry_key"]), row)
         return list(rows.values()), changes
 
-    def pending_pages(self, limit: int | None = None) -> list[PendingPage]:
+    def pending_pages(
+        self, limit: int | None = None, feed_ids: Sequence[int] | None = None
+    ) -> list[PendingPage]:
         """Pages to fetch, one per link key, oldest first: entries still without an article, and
         entries whose feed says their article was updated (fetched again for a new version)."""
+        feed_filter = (
+            f"AND feed_id IN ({', '.join(str(int(f)) for f in feed_ids)})"
+            if feed_ids is not None
+            else ""
+        )
         sql = f"""
             WITH pending AS (
                 SELECT *, row_number() OVER w AS rn,
@@ -494,7 +635,7 @@ class Warehouse:
                        max(article_id) OVER (PARTITION BY link_key) AS known_article
                 FROM feed_entries
                 WHERE ((article_id IS NULL AND page_attempts < {MAX_PAGE_ATTEMPTS}) OR refetch)
-                  AND link_key IS NOT NULL
+                  AND link_key IS NOT NULL {feed_filter}
                 WINDOW w AS (PARTITION BY link_key ORDER BY first_seen_at, feed_id, entry_key)
             )
             SELECT link, link_key, guid, title, summary, content, published_at, updated_at,
@@ -882,6 +1023,185 @@ class Warehouse:
                 )
             self.con.unregister("_names")
 
+    # -- backfill and re-extraction ---------------------------------------------------------
+
+    def add_backfill_entries(
+        self, run_id: int, source: str, entries: Sequence[Entry]
+    ) -> dict[str, int]:
+        """Entries discovered by a backfill, under a feed row of their own (`backfill:` +
+        source) that is never polled, so the schedule's state is untouched. Idempotent: run
+        again, the same discoveries add nothing, and their pending pages resume."""
+        now = datetime.now(UTC)
+        url = f"backfill:{source}"
+        with self.transaction() as con:
+            con.execute(
+                "INSERT INTO feeds (url, title, active) VALUES (?, ?, FALSE)"
+                " ON CONFLICT (url) DO NOTHING",
+                [url, f"backfill from {source}"],
+            )
+            feed_id = _scalar(con, "SELECT feed_id FROM feeds WHERE url = ?", [url])
+            rows = {e.guid: _entry_row(feed_id, e, now, run_id) for e in entries if e.link}
+            if not rows:
+                return {"entries_seen": 0, "entries_new": 0, "backfill_feed_id": feed_id}
+            con.register("_entries", pa.Table.from_pylist(list(rows.values()), ENTRY_SCHEMA))
+            new = _scalar(
+                con,
+                "SELECT count(*) FROM _entries b ANTI JOIN feed_entries e"
+                " ON e.feed_id = b.feed_id AND e.entry_key = b.entry_key",
+            )
+            cols = ", ".join(ENTRY_SCHEMA.names)
+            con.execute(
+                f"INSERT INTO feed_entries ({cols}) SELECT {cols} FROM _entries"
+                " ON CONFLICT (feed_id, entry_key) DO NOTHING"
+            )
+            con.unregister("_entries")
+            con.execute(
+                "UPDATE feed_entries SET article_id = u.article_id FROM article_urls u"
+                " WHERE feed_entries.article_id IS NULL AND feed_entries.link_key = u.url_key"
+                " AND feed_entries.feed_id = ?",
+                [feed_id],
+            )
+        return {"entries_seen": len(rows), "entries_new": new, "backfill_feed_id": feed_id}
+
+    def stored_pages(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        site: str | None = None,
+    ) -> list[StoredPage]:
+        """Articles extracted from an archived page, with where their raw response is kept:
+        the input of re-extraction. Filters on the publication (else fetch) time and site."""
+        conditions = ["a.source = 'page'", "f.warc_file IS NOT NULL"]
+        params: list[Any] = []
+        if since is not None:
+            conditions.append("coalesce(a.published_at, a.fetched_at) >= ?")
+            params.append(since)
+        if until is not None:
+            conditions.append("coalesce(a.published_at, a.fetched_at) < ?")
+            params.append(until)
+        if site:
+            conditions.append("(a.site_name ILIKE ? OR a.url ILIKE ?)")
+            params += [site, f"%://{site}/%"]
+        rows = self.con.execute(
+            f"""
+            SELECT a.article_id, a.url, f.warc_file, f.warc_offset, e.guid, e.link, e.title,
+                   e.summary, e.content, e.published_at, e.updated_at, e.authors, e.categories,
+                   e.tags, e.image
+            FROM articles a JOIN fetches f USING (fetch_id)
+            LEFT JOIN (
+                SELECT * FROM feed_entries WHERE article_id IS NOT NULL
+                QUALIFY row_number() OVER (PARTITION BY article_id
+                                           ORDER BY first_seen_at, feed_id, entry_key) = 1
+            ) e USING (article_id)
+            WHERE {" AND ".join(conditions)}
+            ORDER BY a.article_id
+            """,
+            params,
+        ).fetchall()
+        pages = []
+        for row in rows:
+            entry = None
+            if row[4] is not None:
+                entry = Entry(
+                    guid=row[4],
+                    link=row[5],
+                    title=row[6],
+                    summary=row[7],
+                    content=row[8],
+                    published_at=row[9],
+                    updated_at=row[10],
+                    authors=list(row[11] or []),
+                    categories=list(row[12] or []),
+                    tags=list(row[13] or []),
+                    image=row[14],
+                )
+            pages.append(StoredPage(int(row[0]), row[1], row[2], int(row[3]), entry))
+        return pages
+
+    def record_reextraction(self, results: list[tuple[int, Article]]) -> dict[str, int]:
+        """Rewrite the articles whose re-extracted values differ from the stored ones (and only
+        those), with their authors, categories and tags. One transaction."""
+        counts = {"articles_reextracted": 0, "pages_reextracted": len(results)}
+        if not results:
+            return counts
+        ids = [article_id for article_id, _ in results]
+        current = {
+            int(r[0]): r[1:]
+            for r in self.con.execute(
+                f"""
+                SELECT a.article_id, {", ".join("a." + c for c in REEXTRACT_FIELDS)},
+                    (SELECT list(au.name ORDER BY aa.position) FROM article_authors aa
+                       JOIN authors au USING (author_id) WHERE aa.article_id = a.article_id),
+                    (SELECT list(c.name ORDER BY c.name) FROM article_categories ac
+                       JOIN categories c USING (category_id) WHERE ac.article_id = a.article_id),
+                    (SELECT list(t.name ORDER BY t.name) FROM article_tags atg
+                       JOIN tags t USING (tag_id) WHERE atg.article_id = a.article_id)
+                FROM articles a WHERE a.article_id IN (SELECT unnest(?))
+                """,
+                [ids],
+            ).fetchall()
+        }
+        changed: list[tuple[int, Article]] = []
+        for article_id, art in results:
+            old = current.get(article_id)
+            if old is None:
+                continue
+            new = (
+                *(getattr(art, c) for c in REEXTRACT_FIELDS),
+                _norm_names(art.authors, keep_order=True),
+                _name_keys(art.categories),
+                _name_keys(art.tags),
+            )
+            stored = (
+                *old[: len(REEXTRACT_FIELDS)],
+                list(old[-3] or []),
+                _name_keys(old[-2] or []),
+                _name_keys(old[-1] or []),
+            )
+            if _comparable(new) != _comparable(stored):
+                changed.append((article_id, art))
+        if not changed:
+            return counts
+        now = datetime.now(UTC)
+        with self.transaction() as con:
+            rows = []
+            for article_id, art in changed:
+                rows.append(_article_row(art, article_id, 0, now, 0))
+            con.register("_re", pa.Table.from_pylist(rows, schema=ARTICLE_SCHEMA))
+            assignments = ", ".join(f"{c} = r.{c}" for c in REEXTRACT_FIELDS)
+            con.execute(
+                f"UPDATE articles SET {assignments}, extractor_version = r.extractor_version,"
+                " provenance = r.provenance FROM _re r WHERE articles.article_id = r.article_id"
+            )
+            con.unregister("_re")
+            changed_ids = [article_id for article_id, _ in changed]
+            for table in ("article_authors", "article_categories", "article_tags"):
+                con.execute(
+                    f"DELETE FROM {table} WHERE article_id IN (SELECT unnest(?))", [changed_ids]
+                )
+            self._load_names(rows, [art for _, art in changed])
+        counts["articles_reextracted"] = len(changed)
+        return counts
+
+    def feed_health(self) -> list[dict[str, Any]]:
+        """Each feed's polling state: ok, failing (backing off), retired (410) or new."""
+        names, rows = self.query(
+            """
+            SELECT feed_id, url,
+                   CASE WHEN retired_at IS NOT NULL THEN 'retired'
+                        WHEN NOT active THEN 'inactive'
+                        WHEN last_fetched_at IS NULL THEN 'new'
+                        WHEN consecutive_failures > 0 THEN 'failing'
+                        ELSE 'ok' END AS state,
+                   last_status, failure_kind, consecutive_failures, last_error,
+                   last_fetched_at, next_fetch_at, round(poll_interval_s / 60.0, 1) AS every_min,
+                   round(entries_per_day, 1) AS entries_per_day
+            FROM feeds WHERE url NOT LIKE 'backfill:%'
+            ORDER BY consecutive_failures DESC, feed_id
+            """
+        )
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
     # -- reading --------------------------------------------------------------------------------
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> tuple[list[str], list[tuple]]:
@@ -905,6 +1225,40 @@ class Warehouse:
         return out
 
 
+# Article columns re-extraction compares and rewrites.
+REEXTRACT_FIELDS = (
+    "title",
+    "text",
+    "description",
+    "language",
+    "published_at",
+    "modified_at",
+    "site_name",
+    "image",
+    "content_hash",
+)
+
+
+def _norm_names(names: Sequence[str], keep_order: bool = False) -> list[str]:
+    """Authors as the loader stores them: whitespace collapsed, first of each name kept."""
+    seen: dict[str, str] = {}
+    for name in names:
+        clean = " ".join(name.split())
+        if clean:
+            seen.setdefault(clean, clean)
+    values = list(seen.values())
+    return values if keep_order else sorted(values)
+
+
+def _name_keys(names: Sequence[str]) -> list[str]:
+    """Categories or tags as the loader tells them apart: by normalised key."""
+    return sorted({name_key(n) for n in names if name_key(n)})
+
+
+def _comparable(values: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(v.isoformat() if isinstance(v, datetime) else v for v in values)
+
+
 RUN_COUNTS = frozenset(
     {
         "feeds_total",
@@ -920,6 +1274,7 @@ RUN_COUNTS = frozenset(
         "articles_updated",
         "fallbacks",
         "duplicates",
+        "articles_reextracted",
     }
 )
 
@@ -942,6 +1297,17 @@ FETCH_SCHEMA = pa.schema(
         ("warc_file", pa.string()),
         ("warc_offset", pa.int64()),
         ("warc_length", pa.int64()),
+        ("retry_after", pa.string()),
+    ]
+)
+POLL_SCHEMA = pa.schema(
+    [
+        ("feed_id", pa.int64()),
+        ("next_fetch_at", TS),
+        ("poll_interval_s", pa.int32()),
+        ("failure_kind", pa.string()),
+        ("entries_per_day", pa.float64()),
+        ("retire", pa.bool_()),
     ]
 )
 FEED_STATE_SCHEMA = pa.schema(
@@ -1081,6 +1447,7 @@ def _fetch_row(
         "content_type": f.headers.get("content-type") if final else None,
         "etag": f.headers.get("etag") if final else None,
         "last_modified": f.headers.get("last-modified") if final else None,
+        "retry_after": f.headers.get("retry-after") if final else None,
         "warc_file": f.warc_file if final else None,
         "warc_offset": f.warc_offset if final else None,
         "warc_length": f.warc_length if final else None,

@@ -113,7 +113,7 @@ def test_locked_warehouse_is_one_line_error(tmp_path: Path) -> None:
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
-        result = run_cli(["feeds", "list", "--warehouse", str(db)])
+        result = run_cli(["feeds", "list", "--warehouse", str(db), "--wait", "0.5"])
         assert result.returncode == 2
         assert "in use by another" in result.stderr
         assert result.stderr.strip().count("\n") == 0

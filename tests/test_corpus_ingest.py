@@ -9,7 +9,7 @@ from email.utils import format_datetime
 from html import escape
 from urllib.parse import urlsplit
 
-from flows.ingest import close_warehouse, ingest
+from flows.ingest import ingest
 from pipeline.loopback import LoopbackSite
 from pipeline.store import Warehouse
 from tests.conftest import corpus_dir
@@ -44,10 +44,7 @@ def test_every_corpus_page_lands(prefect_server, allow_loopback, tmp_path) -> No
             site.set(local_path(rec, i), body, "text/html; charset=utf-8")
         site.set("/corpus.xml", corpus_feed(site.base_url, records), "application/rss+xml")
         db = tmp_path / "news.duckdb"
-        try:
-            counts = ingest(feed_urls=[site.url("/corpus.xml")], warehouse=str(db))
-        finally:
-            close_warehouse(db)
+        counts = ingest(feed_urls=[site.url("/corpus.xml")], warehouse=str(db))
     assert counts["articles_new"] == len(records)
     assert counts["pages_failed"] == 0
     with Warehouse(db, read_only=True) as wh:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.ingest import close_warehouse, ingest
+from flows.ingest import ingest
 from pipeline.archive import read_record
 from pipeline.store import Warehouse
 
@@ -25,10 +25,7 @@ CONTENT_TABLES = (
 
 
 def run_ingest(feeds: list[str], db: Path) -> dict[str, int]:
-    try:
-        return ingest(feed_urls=feeds, warehouse=str(db))
-    finally:
-        close_warehouse(db)
+    return ingest(feed_urls=feeds, warehouse=str(db))
 
 
 def snapshot(db: Path) -> dict[str, list[tuple]]:

@@ -1,0 +1,101 @@
+"""`news-ingest serve`: the scheduled deployments, served from one long-running process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from pipeline.settings import Settings
+
+DEFAULT_CRON = "*/15 * * * *"  # the ingest of due feeds
+DEFAULT_MAINTENANCE_CRON = "30 3 * * *"  # nightly maintenance (UTC)
+SERVER_START_TIMEOUT = 180.0  # a first start migrates Prefect's database
+
+
+class ServeError(Exception):
+    """serve could not start; the message says why."""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_local_server(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `prefect server start` on a free loopback port; return it and its API URL.
+    Prefect's temporary in-process server cannot run schedules, a real one can."""
+    port = _free_port()
+    prefect = shutil.which("prefect") or str(Path(sys.executable).with_name("prefect"))
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "ab")  # noqa: SIM115 - the server writes it until it stops
+    process = subprocess.Popen(
+        [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"},
+    )
+    api = f"http://127.0.0.1:{port}/api"
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServeError(f"the Prefect server exited at start-up; see {log_path}")
+        try:
+            if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                return process, api
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    process.terminate()
+    raise ServeError(
+        f"the Prefect server did not start in {SERVER_START_TIMEOUT:g} s; see {log_path}"
+    )
+
+
+def serve(settings: Settings, cron: str, maintenance_cron: str) -> None:
+    """Serve `ingest` (due feeds, on `cron`) and `maintenance` (on `maintenance_cron`) until
+    interrupted. Uses PREFECT_API_URL when set, else starts a local Prefect server and stops it
+    on the way out."""
+    from prefect import serve as prefect_serve
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.ingest import ingest, maintenance
+
+    server: subprocess.Popen[bytes] | None = None
+    api = os.environ.get("PREFECT_API_URL") or PREFECT_API_URL.value()
+    if not api:
+        log_path = settings.warehouse.parent / "prefect-server.log"
+        print(f"Starting a local Prefect server (log: {log_path}) ...", flush=True)
+        server, api = start_local_server(log_path)
+        os.environ["PREFECT_API_URL"] = api  # the flow-run subprocesses inherit it
+    print(f"Prefect API: {api} (UI: {api.removesuffix('/api')})", flush=True)
+    warehouse = str(settings.warehouse.resolve())
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: api}):
+            scheduled = ingest.to_deployment(
+                name="scheduled",
+                cron=cron,
+                parameters={"warehouse": warehouse, "mode": "scheduled"},
+                description="Fetch the feeds that are due and load their new articles.",
+            )
+            nightly = maintenance.to_deployment(
+                name="nightly",
+                cron=maintenance_cron,
+                parameters={"warehouse": warehouse},
+                description="Checkpoint the warehouse and report failing feeds.",
+            )
+            prefect_serve(scheduled, nightly)  # type: ignore[arg-type]
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
