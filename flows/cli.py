@@ -181,7 +181,9 @@ def summary_line(counts: dict[str, int]) -> str:
         f" ({counts.get('feeds_fetched', 0)} fetched, {counts.get('feeds_not_modified', 0)}"
         f" not modified, {counts.get('feeds_failed', 0)} failed),"
         f" {counts.get('entries_new', 0)} new entries, {counts.get('articles_new', 0)} new"
-        f" articles ({counts.get('fallbacks', 0)} from feed text),"
+        f" articles ({counts.get('fallbacks', 0)} from feed text,"
+        f" {counts.get('duplicates', 0)} joining an earlier story),"
+        f" {counts.get('articles_updated', 0)} updated,"
         f" {counts.get('pages_failed', 0)} pages failed"
     )
 

@@ -12,7 +12,14 @@ from pipeline.settings import DEFAULT_WAREHOUSE, Settings
 from pipeline.store import Warehouse
 
 DEMO_PORT = 8765  # fixed when free, so repeated demos reuse the same feed and article URLs
-DEMO_QUERIES = ("articles_per_site_day", "top_tags_per_week", "authors_per_outlet", "feed_health")
+DEMO_QUERIES = (
+    "articles_per_site_day",
+    "top_tags_per_week",
+    "authors_per_outlet",
+    "cluster_sizes",
+    "article_versions",
+    "feed_health",
+)
 
 
 def example_queries() -> dict[str, str]:
@@ -56,10 +63,15 @@ def run_demo(settings: Settings) -> int:
     print(f"Ingesting into {settings.warehouse} ...")
     try:
         counts = ingest(feed_urls=feeds, warehouse=str(settings.warehouse))
+        # The site moves on: one article is updated in place and its Atom feed says so.
+        site.load(sample.updated_routes())
+        print("\nOne article was updated on the site; running again ...")
+        again = ingest(feed_urls=feeds, warehouse=str(settings.warehouse))
     finally:
         site.stop()
     print()
     print(summary_line(counts))
+    print(summary_line(again))
     with Warehouse(settings.warehouse, read_only=True) as wh:
         print("\nWhat landed (table: counts):")
         names, rows = wh.query(
