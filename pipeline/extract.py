@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urljoin
 
@@ -15,7 +17,15 @@ from lxml import html as lxml_html
 from trafilatura.utils import load_html
 
 from pipeline.dedup import content_hash
-from pipeline.metadata import Candidates, PageMetadata, clean_text, dedupe, read_metadata
+from pipeline.metadata import (
+    Candidates,
+    PageMetadata,
+    clean_text,
+    dedupe,
+    name_key,
+    read_bylines,
+    read_metadata,
+)
 from pipeline.records import Article, Entry
 from pipeline.urls import canonicalize, registrable_host, same_site, url_key
 
@@ -25,17 +35,23 @@ EXTRACTOR_VERSION = f"news-ingest-extract/1+trafilatura-{trafilatura.__version__
 # JSON-LD is written for search engines and is the most carefully kept; OpenGraph is written for
 # social cards (titles there are sometimes shortened or teased); the feed entry describes the same
 # article but is often truncated; trafilatura's own metadata is a heuristic last resort.
+# Visible markup (microdata, byline elements, the <h1>) comes after the declared metadata; the
+# URL's date and language detection on the text are last resorts.
 PRECEDENCE: dict[str, tuple[str, ...]] = {
-    "title": ("jsonld", "opengraph", "feed", "meta", "trafilatura"),
-    "authors": ("jsonld", "meta", "opengraph", "feed", "trafilatura"),
-    "published_at": ("jsonld", "opengraph", "meta", "feed", "trafilatura", "url"),
-    "modified_at": ("jsonld", "opengraph", "meta", "feed"),
+    "title": ("jsonld", "opengraph", "microdata", "feed", "meta", "h1", "trafilatura"),
+    "authors": ("jsonld", "meta", "opengraph", "microdata", "feed", "byline", "trafilatura"),
+    "published_at": (
+        "jsonld", "opengraph", "microdata", "meta", "feed", "trafilatura", "url",
+    ),
+    "modified_at": ("jsonld", "opengraph", "microdata", "meta", "feed"),
     "site_name": ("opengraph", "jsonld", "meta", "trafilatura"),
-    "language": ("meta", "jsonld", "opengraph", "trafilatura"),
+    "language": ("meta", "jsonld", "opengraph", "microdata", "trafilatura", "detected"),
     "description": ("opengraph", "jsonld", "meta", "feed", "trafilatura"),
     "image": ("opengraph", "jsonld", "meta", "feed", "trafilatura"),
-    "categories": ("jsonld", "opengraph", "meta", "rel-tag", "feed", "trafilatura"),
-    "tags": ("jsonld", "opengraph", "meta", "rel-tag", "feed", "trafilatura"),
+    "categories": (
+        "jsonld", "opengraph", "microdata", "meta", "rel-tag", "feed", "trafilatura",
+    ),
+    "tags": ("jsonld", "opengraph", "microdata", "meta", "rel-tag", "feed", "trafilatura"),
 }
 # Article field -> attribute of metadata.Candidates holding it.
 CANDIDATE_ATTR = {"published_at": "published", "modified_at": "modified"}
@@ -53,12 +69,60 @@ TRAFILATURA_OPTIONS: dict[str, Any] = {
 MAX_FUTURE = timedelta(days=1)
 EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=UTC)
 # Separators between a headline and the site name in <title>-like strings.
-TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ", " • ", " / ", ": ")
-AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|\||&|\band\b|\bund\b|\by\b)\s*", re.IGNORECASE)
-AUTHOR_PREFIX = re.compile(r"^(?:by|von|par|por|door|av|from)\s*:?\s+", re.IGNORECASE)
+TITLE_SEPARATORS = (
+    " | ", " - ", " – ", " — ", " :: ", " · ", " • ", " / ", ": ", " * ", " » ", " ｜ ", "｜",
+    "ㅣ", "：", " |", "| ",
+)
+DECORATION_SEPARATORS = tuple(s for s in TITLE_SEPARATORS if s.strip() not in (":", "："))
+AUTHOR_SPLIT = re.compile(
+    r"\s*(?:,|;|\||&|/|\band\b|\bund\b|\bet\b|\by\b|\be\b|\bog\b|\boch\b|\ben\b)\s*",
+    re.IGNORECASE,
+)
+AUTHOR_PREFIX = re.compile(
+    r"^(?:(?:written|reported|text|words|story|posted|published)\s+)?"
+    r"(?:by|von|par|por|door|av|from|autor(?:in)?|author|texte?)\s*:?\s+",
+    re.IGNORECASE,
+)
+# Lower-case "by" words that are also name particles ("di Mario Rossi", not "Di Maio").
+AUTHOR_PREFIX_LOWER = re.compile(r"^(?:di|da|de|af|af:)\s+(?=[^\W\d_])")
+# Roles that follow or precede a name ("Jane Doe, Senior Reporter", "Reporter: Jane Doe").
+AUTHOR_ROLE = re.compile(
+    r"^(?:(?:senior|chief|deputy|staff|political|foreign|business|sports?|science|health|"
+    r"special|lead|contributing|associate|managing|executive)\s+)*"
+    r"(?:reporter|correspondent|editor|writer|columnist|journalist|contributor|"
+    r"photographer|redakteur(?:in)?|korrespondent(?:in)?|journalist(?:in)?)s?$",
+    re.IGNORECASE,
+)
+# Words that make a byline an organisation, not a person.
+ORG_WORDS = re.compile(
+    r"\b(?:redaktion|staff|agency|agencies|agentur|news|newsroom|desk|team|editorial|"
+    r"editors|online|media|press|presse|wire|service|services|group|zeitung|times|"
+    r"magazine|magazin|radio|tv|digital|newsdesk|redacción|rédaction|redazione|"
+    r"nachrichten|agenturen|associated|reuters|bloomberg|xinhua|red)\b",
+    re.IGNORECASE,
+)
+# A single all-caps token this short is an agency code (AFP, DPA, AP, KNA, REUTERS).
+AGENCY_CODE = re.compile(r"[A-Z]{2,8}")
+# Words of share buttons and menus that byline markup sometimes wraps.
+UI_WORDS = frozenset(
+    {"twitter", "facebook", "instagram", "linkedin", "whatsapp", "telegram", "email", "e-mail",
+     "mail", "share", "teilen", "follow", "folgen", "more", "mehr", "print", "drucken", "login",
+     "logout", "ausloggen", "abonnieren", "subscribe", "profile", "profil", "alle", "all",
+     "artikel", "articles", "posts", "autor", "author", "autoren", "authors", "menu", "home"}
+)
+NAME_PARTICLES = frozenset(
+    {"van", "von", "der", "den", "de", "da", "del", "della", "di", "du", "la", "le", "bin",
+     "ibn", "al", "el", "dos", "das", "do", "ter", "ten", "zu", "y", "e"}
+)
 # Trailing job words of bylines ("홍길동 기자" = "reporter Hong Gildong").
 AUTHOR_SUFFIX = re.compile(r"\s*(?:기자|記者|特派員|편집위원)$")
 MAX_AUTHOR_LEN = 60
+# Language detection reads this much text, needs at least MIN_DETECT_TEXT characters, and
+# overrides a declared language only on MIN_OVERRIDE_TEXT or more.
+DETECT_CHARS = 600
+MIN_DETECT_TEXT = 80
+MIN_OVERRIDE_TEXT = 600
+
 BLOCK_TAGS = frozenset(
     {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "section",
      "article", "pre", "ul", "ol", "table", "figure", "figcaption"}
@@ -67,6 +131,8 @@ HTML_CONTENT_TYPES = ("html", "xml", "text/plain")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]+)""", re.I)
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_:.-]+)", re.I)
 _URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](\d\d)[/-](\d\d)(?:/|[^0-9]|$)")
+# A compact date inside a path segment ("/20240305/", "/article/A2026012914320005196").
+_URL_COMPACT_DATE = re.compile(r"(?:/|[_-]|[A-Za-z])(20\d\d)(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])")
 _ISO_IN_TEXT = re.compile(
     r"((?:19|20)\d\d-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?)?(?:Z|[+-]\d\d:?\d\d)?)"
 )
@@ -74,6 +140,15 @@ _ISO_IN_TEXT = re.compile(
 _MACHINE_LABEL = re.compile(
     r"[0-9a-f-]{16,}|\d+|.|[^\s]*_[^\s]*|[a-z0-9-]+(?:\.[a-z0-9-]+)+|.*:\S.*|\w[\w ]*: .*"
 )
+# "Category: Wine", "Subject: Justice": facet labels whose value is a topic.
+_FACET_LABEL = re.compile(
+    r"(?:category|categories|subject|subjects|topic|topics|tag|tags|keyword|keywords)\s*:\s*"
+    r"([^:]+)",
+    re.IGNORECASE,
+)
+# Internal classification codes (Reuters "AERO", "INDS08"): short all-caps tokens.
+_CODE = re.compile(r"[A-Z0-9]{2,8}")
+_DOMAIN_LIKE = re.compile(r"\w\.[a-z]{2,}$", re.IGNORECASE)
 _SPACE = re.compile(r"[ \t\r\f\v]+")
 _LINES = re.compile(r"\n\s*\n+")
 _LATIN1_ALIASES = frozenset({"iso8859-1", "latin-1", "cp1252", "iso8859-15", "ascii"})
@@ -192,18 +267,29 @@ def _parse_date_string(text: str) -> datetime | None:
 def _date_from_url(url: str) -> str | None:
     match = _URL_DATE.search(url)
     if not match:
-        return None
+        path = url.split("?", 1)[0].split("#", 1)[0]
+        path = path.split("://", 1)[-1].partition("/")[2]
+        match = _URL_COMPACT_DATE.search("/" + path)
+        if not match:
+            return None
     year, month, day = match.groups()
-    return f"{year}-{month}-{day}"
+    try:
+        return date(int(year), int(month), int(day)).isoformat()
+    except ValueError:
+        return None
 
 
 def clean_authors(names: list[str]) -> list[str]:
-    """Split joined bylines, strip "By", drop URLs/emails/non-names, de-duplicate."""
+    """Split joined bylines, strip "By" and roles, drop URLs/emails/non-names, de-duplicate."""
     out: list[str] = []
     for raw in names:
+        raw = clean_text(raw) or ""
+        # "Jane Doe, Senior Reporter" / "By Jane Doe (AFP)": roles and parentheses go first.
+        raw = re.sub(r"\s*\([^)]*\)", "", raw)
         for part in AUTHOR_SPLIT.split(raw):
-            name = clean_text(AUTHOR_SUFFIX.sub("", AUTHOR_PREFIX.sub("", part.strip())))
-            if not name or len(name) > MAX_AUTHOR_LEN:
+            part = AUTHOR_PREFIX_LOWER.sub("", AUTHOR_PREFIX.sub("", part.strip()))
+            name = clean_text(AUTHOR_SUFFIX.sub("", part))
+            if not name or len(name) > MAX_AUTHOR_LEN or AUTHOR_ROLE.fullmatch(name):
                 continue
             if "@" in name or "://" in name or name.lower().startswith("www."):
                 continue
@@ -216,9 +302,44 @@ def clean_authors(names: list[str]) -> list[str]:
     return dedupe(out)
 
 
+def looks_like_person(name: str) -> bool:
+    """A name shaped like a person's: 2-5 words (one in a script without case), no digits or
+    sentence punctuation, each word capitalised or a particle such as "van", not a UI word."""
+    if len(name) > 50 or any(ch.isdigit() for ch in name) or any(c in name for c in ":!?\"«»"):
+        return False
+    words = name.split()
+    if not words or len(words) > 5:
+        return False
+    caseless = all(not ch.isupper() and not ch.islower() for ch in name if ch.isalpha())
+    if len(words) == 1 and not caseless:
+        return False
+    capitalised = 0
+    for word in words:
+        first = word.lstrip("'’(")[:1]
+        if not first or not first.isalpha() or word.casefold() in UI_WORDS:
+            return False
+        if first.isupper():
+            capitalised += 1
+        elif first.islower() and word.lower() not in NAME_PARTICLES:
+            return False
+    return caseless or capitalised >= 1
+
+
+def is_organization(name: str, site_keys: set[str], organizations: set[str]) -> bool:
+    """An author that is really an organisation: the site itself ("mdr.de", "Lesotho Times"),
+    a publisher the page names, a news agency code ("AFP"), or a name with an organisation word
+    ("Redaktion", "Staff", "News")."""
+    if name_key(name) in organizations or _is_site_like(name, site_keys):
+        return True
+    if AGENCY_CODE.fullmatch(name):
+        return True
+    return bool(ORG_WORDS.search(name) or _DOMAIN_LIKE.search(name))
+
+
 def split_tags(values: list[str] | str | None) -> list[str]:
-    """Tags from trafilatura (one comma-joined string, or a list of them): split, trim, de-dupe
-    case-insensitively keeping the first display form."""
+    """Tags from trafilatura (one comma-joined string, or a list of them): split, trim, unwrap
+    facet labels ("Category: Wine" -> "Wine"), drop machine labels (ids, slugs with "_",
+    domains, "key: value" pairs), de-dupe by normalised key keeping the first display form."""
     if values is None:
         return []
     if isinstance(values, str):
@@ -227,15 +348,36 @@ def split_tags(values: list[str] | str | None) -> list[str]:
     for value in values:
         if isinstance(value, str):
             parts.extend(value.split(","))
-    cleaned = [p for p in (clean_text(x) for x in parts) if p]
-    return dedupe([p for p in cleaned if not _MACHINE_LABEL.fullmatch(p)])
+    cleaned: list[str] = []
+    for part in parts:
+        text = clean_text(part)
+        if not text:
+            continue
+        facet = _FACET_LABEL.fullmatch(text)
+        if facet:
+            text = clean_text(facet.group(1)) or ""
+        if text and not _MACHINE_LABEL.fullmatch(text):
+            cleaned.append(text)
+    if len(cleaned) >= 6 and sum(bool(_CODE.fullmatch(t)) for t in cleaned) >= 0.75 * len(cleaned):
+        return []  # a list of internal classification codes, not keywords
+    return dedupe(cleaned)
 
 
 def strip_site_name(title: str, site_names: list[str]) -> str:
-    """Drop a " | Site" / " - Site" suffix (or "Site | " prefix) naming the site."""
-    keys = {s.casefold() for s in site_names if s}
+    """Drop " | Site" / " - Site" suffixes (or "Site | " prefixes) naming the site, repeatedly:
+    "Head - Section | Site" loses "| Site" and then "- Section" when the section is listed."""
+    keys = {name_key(s) for s in site_names if s and s.strip()}
     if not keys:
         return title
+    for _ in range(3):
+        stripped = _strip_once(title, keys)
+        if stripped == title:
+            break
+        title = stripped
+    return title
+
+
+def _strip_once(title: str, keys: set[str]) -> str:
     for sep in TITLE_SEPARATORS:
         if sep not in title:
             continue
@@ -249,8 +391,33 @@ def strip_site_name(title: str, site_names: list[str]) -> str:
 
 
 def _names_site(part: str, keys: set[str]) -> bool:
-    folded = part.strip().casefold()
-    return bool(folded) and any(folded == k or folded.replace(" ", "") == k for k in keys)
+    folded = name_key(part)
+    return bool(folded) and any(
+        folded == k or folded.replace(" ", "") == k.replace(" ", "") for k in keys
+    )
+
+
+def _within(title: str, other: str) -> bool:
+    """`title` is `other` decorated: `other` plus a site-style separator (not ": ", which
+    joins a kicker to its headline) and more on either side."""
+    if len(other) < 12 or len(other) >= len(title) or other not in title:
+        return False
+    before, _, after = title.partition(other)
+    before_ok = not before or any(before.endswith(sep) for sep in DECORATION_SEPARATORS)
+    after_ok = not after or any(after.startswith(sep) for sep in DECORATION_SEPARATORS)
+    return before_ok and after_ok
+
+
+def clean_title(title: str, site_names: list[str], others: list[str]) -> str:
+    """The headline without site-name and section decorations. `others` are the page's other
+    title candidates (its <h1>, other sources): when the title is one of them plus a
+    separator and more, the bare one is the headline."""
+    title = strip_site_name(title, site_names)
+    keys = {name_key(s) for s in site_names if s}
+    for other in others:
+        if other and _within(title, other) and not _names_site(other, keys):
+            return other
+    return title
 
 
 def _language(value: str | None) -> str | None:
@@ -339,24 +506,51 @@ def _is_site_like(name: str, site_keys: set[str]) -> bool:
 
 
 def _choose_authors(
-    sources: dict[str, Candidates], site_keys: set[str], now: datetime
+    sources: dict[str, Candidates],
+    site_keys: set[str],
+    organizations: set[str],
+    bylines: Callable[[], Candidates] | None = None,
 ) -> tuple[list[str], str]:
-    """Authors by PRECEDENCE, but a source naming only the site itself yields to a later source
-    naming people; site names are dropped from lists that also name people."""
+    """Authors by PRECEDENCE, people only: organisations (the site, publishers, agencies) are
+    dropped from lists that also name people, and a source naming only organisations yields to
+    a later source naming people. Byline markup must look like names to count at all; it is
+    read (by `bylines`) only when the metadata before it names nobody."""
     fallback: tuple[list[str], str] = ([], "")
     for source in PRECEDENCE["authors"]:
         cand = sources.get(source)
+        if cand is None and source == "byline" and bylines is not None:
+            cand = sources[source] = bylines()
         if cand is None:
+            continue
+        if source == "byline":
+            people = _byline_people(cand.authors, site_keys, organizations)
+            if people:
+                return people, source
             continue
         names = clean_authors(cand.authors)
         if not names:
             continue
-        people = [n for n in names if not _is_site_like(n, site_keys)]
+        people = [n for n in names if not is_organization(n, site_keys, organizations)]
+        # trafilatura's byline heuristics misread more than they find: its people do not
+        # override an organisation the page's metadata names.
         if people and (source != "trafilatura" or not fallback[0]):
             return people, source
         if not fallback[0]:
             fallback = (names, source)
     return fallback
+
+
+def _byline_people(
+    texts: list[str], site_keys: set[str], organizations: set[str]
+) -> list[str]:
+    """The people of the first byline text that names only person-shaped names."""
+    for text in texts:
+        names = clean_authors([text])
+        if names and all(looks_like_person(n) for n in names):
+            people = [n for n in names if not is_organization(n, site_keys, organizations)]
+            if people:
+                return people
+    return []
 
 
 def _site_keys(url: str, sources: dict[str, Candidates]) -> set[str]:
@@ -379,28 +573,121 @@ def _choose(field_name: str, sources: dict[str, Candidates], now: datetime) -> t
     return None, ""
 
 
+def _choose_tags(
+    field_name: str, sources: dict[str, Candidates], site_keys: set[str], now: datetime
+) -> tuple[list[str], str]:
+    """Categories or tags from the first source offering any, by PRECEDENCE (sources are not
+    unioned: each publisher fills several with overlapping, differently curated lists). Items
+    naming the site go; a list that is one space-joined string yields to a later source that
+    splits the same words."""
+    attr = CANDIDATE_ATTR.get(field_name, field_name)
+    lists: list[tuple[list[str], str]] = []
+    for source in PRECEDENCE[field_name]:
+        cand = sources.get(source)
+        if cand is None:
+            continue
+        values = [v for v in split_tags(getattr(cand, attr)) if not _is_site_name(v, site_keys)]
+        if values:
+            lists.append((values, source))
+    if not lists:
+        return [], ""
+    first, source = lists[0]
+    if len(first) == 1 and len(first[0].split()) >= 4:
+        joined = name_key(first[0])
+        for values, other in lists[1:]:
+            if len(values) >= 2 and all(name_key(v) in joined for v in values):
+                return values, other
+    return first, source
+
+
+def _is_site_name(value: str, site_keys: set[str]) -> bool:
+    folded = value.casefold()
+    return folded in site_keys or folded.replace(" ", "") in site_keys
+
+
+def _choose_language(
+    sources: dict[str, Candidates], text: str
+) -> tuple[str | None, str]:
+    """The declared language (html lang, JSON-LD inLanguage, og:locale...); detection on the
+    text when none is declared, or when "en" is (the default of CMS templates, left on pages in
+    every language) and a long text clearly says otherwise."""
+    declared, source = None, ""
+    for name in PRECEDENCE["language"]:
+        cand = sources.get(name)
+        value = _language(cand.language) if cand is not None else None
+        if value:
+            declared, source = value, name
+            break
+    if declared not in (None, "en"):
+        return declared, source
+    detected = detect_language(text)
+    if detected is None:
+        return declared, source
+    if declared is None:
+        return detected, "detected"
+    if len(text) >= MIN_OVERRIDE_TEXT and detected != declared:
+        return detected, "detected"
+    return declared, source
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code of the text's language (py3langid), or None for short or missing text."""
+    if len(text) < MIN_DETECT_TEXT:
+        return None
+    try:
+        import py3langid  # noqa: PLC0415  # imported on first use: loading the model takes ~0.5 s
+    except ImportError:
+        return None
+    try:
+        code, _ = py3langid.classify(text[:DETECT_CHARS])
+    except Exception:  # the classifier must never lose an article
+        return None
+    return code if isinstance(code, str) and code.isalpha() else None
+
+
+def _title_candidates(page: PageMetadata | None, sources: dict[str, Candidates]) -> list[str]:
+    others = [page.h1] if page is not None and page.h1 else []
+    others.extend(c.title for c in sources.values() if c.title)
+    return [t for t in others if t]
+
+
 def _merge(
     url: str,
     page: PageMetadata | None,
     sources: dict[str, Candidates],
     text: str,
     now: datetime,
+    bylines: Callable[[], Candidates] | None = None,
 ) -> Article:
     chosen: dict[str, Any] = {}
     provenance: dict[str, str] = {}
+    site_keys = _site_keys(url, sources)
+    organizations = {name_key(o) for o in page.organizations} if page is not None else set()
     for field_name in PRECEDENCE:
+        value: Any
         if field_name == "authors":
-            value, source = _choose_authors(sources, _site_keys(url, sources), now)
+            value, source = _choose_authors(sources, site_keys, organizations, bylines)
+        elif field_name in ("categories", "tags"):
+            value, source = _choose_tags(field_name, sources, site_keys, now)
+        elif field_name == "language":
+            value, source = _choose_language(sources, text)
         else:
             value, source = _choose(field_name, sources, now)
         chosen[field_name] = value
         if source:
             provenance[field_name] = source
+    published, modified = chosen["published_at"], chosen["modified_at"]
+    if published is not None and modified is not None and modified < published:
+        # A "modified" before publication is a template default or a swapped field.
+        chosen["modified_at"] = None
+        provenance.pop("modified_at", None)
     title = chosen["title"]
     if title:
         site_names = [c.site_name for c in sources.values() if c.site_name]
         site_names.append(registrable_host(url))
-        title = strip_site_name(title, site_names)
+        site_names.extend(chosen["categories"] or [])
+        others = [strip_site_name(t, site_names) for t in _title_candidates(page, sources)]
+        title = clean_title(title, site_names, others)
     for key in ("image",):
         if chosen[key]:
             chosen[key] = urljoin(url, chosen[key])
@@ -435,6 +722,13 @@ def _merge(
         provenance=provenance,
         extractor_version=EXTRACTOR_VERSION,
     )
+
+
+def _safe_bylines(tree: Any) -> Candidates:
+    try:
+        return read_bylines(tree)
+    except Exception:  # byline markup is a bonus, like the rest of the metadata
+        return Candidates()
 
 
 def _entry_text(entry: Entry | None) -> str:
@@ -483,7 +777,7 @@ def extract_article(
         return fallback_article(entry, url, reason or "unparseable-html")
 
     try:
-        page = read_metadata(tree)
+        page = read_metadata(tree, bylines=False)
     except Exception:  # metadata is a bonus: a malformed page must not lose its text
         page = PageMetadata()
     doc: Any = None
@@ -496,7 +790,9 @@ def extract_article(
         "jsonld": page.jsonld,
         "opengraph": page.opengraph,
         "meta": page.meta,
+        "microdata": page.microdata,
         "rel-tag": page.rel_tag,
+        "h1": Candidates(title=page.h1),
         "feed": _feed_candidates(entry),
         "trafilatura": _trafilatura_candidates(doc),
         "url": Candidates(published=_date_from_url(url)),
@@ -505,7 +801,7 @@ def extract_article(
     if not text and entry is not None:
         text = _entry_text(entry)
         source, fallback_reason, text_source = "feed", "no-body-text", "feed"
-    article = _merge(url, page, sources, text, now)
+    article = _merge(url, page, sources, text, now, partial(_safe_bylines, tree))
     if not text and entry is None:
         # Script-rendered pages carry no body in HTML; their own summary beats losing the page.
         if not article.description or not article.title:

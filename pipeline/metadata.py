@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,8 +31,8 @@ SITE_TYPES = frozenset({"website", "organization", "newsmediaorganization", "cor
 # in order of trust: parsely and sailthru are written for analytics and rarely stale.
 META_TITLE_KEYS = ("parsely-title", "sailthru.title", "dc.title", "dcterms.title", "title")
 META_AUTHOR_KEYS = (
-    "parsely-author", "sailthru.author", "author", "dc.creator", "dcterms.creator", "byl",
-    "citation_author",
+    "parsely-author", "sailthru.author", "cxenseparse:author", "author", "dc.creator",
+    "dcterms.creator", "byl", "citation_author",
 )
 META_PUBLISHED_KEYS = (
     "parsely-pub-date", "sailthru.date", "datepublished", "dc.date.issued", "dcterms.issued",
@@ -52,6 +53,15 @@ META_IMAGE_KEYS = ("twitter:image", "twitter:image:src", "sailthru.image.full", 
 META_LANGUAGE_KEYS = ("content-language", "dc.language", "dcterms.language", "language")
 # rel=tag links beyond this many are a tag cloud or a site menu, not this article's tags.
 MAX_REL_TAGS = 40
+# A byline is short; longer text in an "author" element is a biography or a teaser.
+MAX_BYLINE_LEN = 80
+MAX_BYLINES = 12
+# Microdata itemprops (on any element but <meta>, which _meta_map reads) -> Candidates field.
+MICRODATA_PROPS = {
+    "datepublished": "published", "datecreated": "published", "datemodified": "modified",
+    "headline": "title", "author": "authors", "creator": "authors", "keywords": "tags",
+    "articlesection": "categories", "inlanguage": "language",
+}
 
 _JSONLD_XPATH = etree.XPath(
     "//script[translate(@type, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
@@ -62,6 +72,17 @@ _CANONICAL_XPATH = etree.XPath(
     "//link[translate(@rel, 'CANOLI', 'canoli')='canonical']/@href"
 )
 _REL_TAG_XPATH = etree.XPath("//a[contains(concat(' ', normalize-space(@rel), ' '), ' tag ')]")
+_ITEMPROP_XPATH = etree.XPath("//*[@itemprop][not(self::meta)]")
+# Byline markup: rel=author links, elements whose class names an author or byline.
+_BYLINE_XPATH = etree.XPath(
+    "//a[contains(concat(' ', normalize-space(@rel), ' '), ' author ')]"
+    " | //*[contains(@class, 'author') or contains(@class, 'Author')"
+    " or contains(@class, 'byline') or contains(@class, 'Byline')]"
+)
+# A paragraph that is nothing but bold text: the byline of many small publishers' bodies.
+_BOLD_PARAGRAPH_XPATH = etree.XPath(
+    "//p[(strong or b) and count(*) = 1 and normalize-space(.) = normalize-space(strong|b)]"
+)
 _TRAILING_COMMA = re.compile(r",\s*([\]}])")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _SPACE = re.compile(r"\s+")
@@ -92,8 +113,15 @@ class PageMetadata:
     opengraph: Candidates = field(default_factory=Candidates)
     meta: Candidates = field(default_factory=Candidates)
     rel_tag: Candidates = field(default_factory=Candidates)
+    microdata: Candidates = field(default_factory=Candidates)
+    byline: Candidates = field(default_factory=Candidates)
     canonical_url: str | None = None
     html_lang: str | None = None
+    h1: str | None = None  # the page's first <h1>, as displayed
+    title_tag: str | None = None  # the document's <title>
+    # Names the page gives the article's publisher(s): JSON-LD Organization authors and
+    # publishers, og:site_name... (lets the merger tell organisations from people).
+    organizations: list[str] = field(default_factory=list)
 
     def source(self, name: str) -> Candidates | None:
         """The candidates of a source by its provenance name ("jsonld", "rel-tag", ...)."""
@@ -101,6 +129,8 @@ class PageMetadata:
             "jsonld": self.jsonld,
             "opengraph": self.opengraph,
             "meta": self.meta,
+            "microdata": self.microdata,
+            "byline": self.byline,
             "rel-tag": self.rel_tag,
         }.get(name)
 
@@ -133,12 +163,18 @@ def split_list(value: object, separators: str = ",;") -> list[str]:
     return dedupe([c for c in (clean_text(i) for i in items) if c])
 
 
+def name_key(value: str) -> str:
+    """The normalised key of a display name (the warehouse's key for categories and tags):
+    NFKC, case-folded, whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
+
+
 def dedupe(values: list[str]) -> list[str]:
-    """Drop case-insensitive repeats, keeping order and the first display form."""
+    """Drop repeats by `name_key`, keeping order and the first display form."""
     seen: set[str] = set()
     out: list[str] = []
     for value in values:
-        key = value.casefold()
+        key = name_key(value)
         if key not in seen:
             seen.add(key)
             out.append(value)
@@ -209,13 +245,17 @@ def _walk(node: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
             yield from _walk(item, depth + 1)
 
 
-def _names(value: Any) -> list[str]:
-    """Names from a schema.org Person/Organization, a string, or a list of those."""
+def _names(value: Any, organizations: list[str] | None = None) -> list[str]:
+    """Names from a schema.org Person/Organization, a string, or a list of those. Names of
+    Organization-typed objects go to `organizations` instead when it is given."""
     out: list[str] = []
     if isinstance(value, list):
         for item in value:
-            out.extend(_names(item))
+            out.extend(_names(item, organizations))
     elif isinstance(value, dict):
+        if organizations is not None and _types(value) & SITE_TYPES:
+            organizations.extend(_names(value))
+            return out
         name = clean_text(value.get("name"))
         if name is None:
             given = clean_text(value.get("givenName"))
@@ -247,7 +287,7 @@ def _article_score(obj: dict[str, Any]) -> int:
     return sum(1 for key in ("headline", "datePublished", "author", "articleBody") if obj.get(key))
 
 
-def _jsonld_candidates(tree: Any) -> Candidates:
+def _jsonld_candidates(tree: Any, organizations: list[str]) -> Candidates:
     objects: list[dict[str, Any]] = []
     for script in _JSONLD_XPATH(tree):
         data = _load_json(script.text or "")
@@ -272,7 +312,11 @@ def _jsonld_candidates(tree: Any) -> Candidates:
             best.get("dateCreated")
         )
         cand.modified = clean_text(best.get("dateModified"))
-        cand.authors = dedupe(_names(best.get("author")) or _names(best.get("creator")))
+        orgs: list[str] = []
+        people = _names(best.get("author"), orgs) or _names(best.get("creator"), orgs)
+        # Organisation authors count only when no person is named.
+        cand.authors = dedupe(people or orgs)
+        organizations.extend(orgs)
         cand.categories = split_list(best.get("articleSection"), ",")
         cand.tags = split_list(best.get("keywords"), ",;")
         cand.image = _image_url(best.get("image")) or _image_url(best.get("thumbnailUrl"))
@@ -282,8 +326,10 @@ def _jsonld_candidates(tree: Any) -> Candidates:
         publisher = best.get("publisher")
         publisher_names = _names(publisher) if publisher else []
         cand.site_name = publisher_names[0] if publisher_names else None
+        organizations.extend(publisher_names)
     if cand.site_name is None and site_names:
         cand.site_name = site_names[0]
+    organizations.extend(n for n in site_names if n)
     return cand
 
 
@@ -402,8 +448,77 @@ def _rel_tag_candidates(tree: Any) -> Candidates:
     return Candidates(categories=dedupe(categories), tags=dedupe(tags))
 
 
-def read_metadata(tree: Any) -> PageMetadata:
-    """All metadata a parsed page (lxml HTML tree) declares about itself, per source."""
+def _microdata_candidates(tree: Any) -> Candidates:
+    """schema.org microdata on visible elements (<time itemprop="datePublished" datetime=...>,
+    <span itemprop="author">...): the first value of each property."""
+    cand = Candidates()
+    for el in _ITEMPROP_XPATH(tree):
+        for prop in (el.get("itemprop") or "").lower().split():
+            attr = MICRODATA_PROPS.get(prop)
+            if attr is None:
+                continue
+            if attr == "authors":
+                if cand.authors:
+                    continue
+                names = el.xpath(".//*[@itemprop='name']")
+                value = clean_text(
+                    (names[0].get("content") or names[0].text_content()) if names else
+                    el.get("content") or el.text_content()
+                )
+                if value and len(value) <= MAX_BYLINE_LEN:
+                    cand.authors = [value]
+                continue
+            if getattr(cand, attr):
+                continue
+            raw = el.get("datetime") or el.get("content")
+            if raw is None and attr not in ("published", "modified"):
+                raw = el.text_content()
+            value = clean_text(raw)
+            if not value:
+                continue
+            if attr in ("tags", "categories"):
+                setattr(cand, attr, split_list(value, "," if attr == "tags" else ""))
+            else:
+                setattr(cand, attr, value)
+    return cand
+
+
+def read_bylines(tree: Any) -> Candidates:
+    """Byline texts in page order, one per element (the merger keeps the first that names
+    people): rel=author links, short texts of elements whose class names an author or byline,
+    then a body paragraph that is only bold text near the body's start or end."""
+    texts: list[str] = []
+    for el in _BYLINE_XPATH(tree):
+        if len(texts) >= MAX_BYLINES:
+            break
+        if el.tag in ("script", "style", "body", "html", "article", "main", "img"):
+            continue
+        text = clean_text(el.text_content())
+        if text and len(text) <= MAX_BYLINE_LEN:
+            texts.append(text)
+    for p in _BOLD_PARAGRAPH_XPATH(tree):
+        parent = p.getparent()
+        if parent is None:
+            continue
+        siblings = [c for c in parent if c.tag == "p" and clean_text(c.text_content())]
+        if len(siblings) < 4 or p not in siblings[:3] + siblings[-2:]:
+            continue
+        text = clean_text(p.text_content())
+        if text and len(text) <= MAX_BYLINE_LEN:
+            texts.append(text)
+    return Candidates(authors=dedupe(texts))
+
+
+def _first_text(tree: Any, tag: str) -> str | None:
+    for el in tree.iter(tag):
+        return clean_text(el.text_content())
+    return None
+
+
+def read_metadata(tree: Any, *, bylines: bool = True) -> PageMetadata:
+    """All metadata a parsed page (lxml HTML tree) declares about itself, per source. Byline
+    markup is the slowest to read (a scan of every class attribute): `bylines=False` leaves it
+    to a later `read_bylines` call, for callers that need it only when metadata names nobody."""
     found = _meta_map(tree)
     root = tree.getroottree().getroot() if hasattr(tree, "getroottree") else tree
     html_lang = clean_text(root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang"))
@@ -412,13 +527,23 @@ def read_metadata(tree: Any) -> PageMetadata:
         canonical = clean_text(href)
         if canonical:
             break
+    organizations: list[str] = []
+    jsonld = _jsonld_candidates(tree, organizations)
+    opengraph = _opengraph_candidates(found)
+    meta = _meta_candidates(found, html_lang)
+    organizations.extend(n for n in (opengraph.site_name, meta.site_name) if n)
     return PageMetadata(
-        jsonld=_jsonld_candidates(tree),
-        opengraph=_opengraph_candidates(found),
-        meta=_meta_candidates(found, html_lang),
+        jsonld=jsonld,
+        opengraph=opengraph,
+        meta=meta,
+        microdata=_microdata_candidates(tree),
+        byline=read_bylines(tree) if bylines else Candidates(),
         rel_tag=_rel_tag_candidates(tree),
         canonical_url=canonical,
         html_lang=html_lang,
+        h1=_first_text(tree, "h1"),
+        title_tag=_first_text(tree, "title"),
+        organizations=dedupe(organizations),
     )
 
 

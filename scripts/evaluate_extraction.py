@@ -36,8 +36,10 @@ class Prediction:
     published_day_utc: date | None = None
     published_day_local: date | None = None  # in the ground truth's own UTC offset
     authors: list[str] = field(default_factory=list)
-    topics: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
     text: str = ""
+    provenance: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -51,10 +53,12 @@ class Scores:
     day_n: int = 0
     author_f1: float = 0.0
     author_n: int = 0
-    topic_tp: int = 0
+    topic_tp: int = 0  # topics = tags (keywords), what the ground truth labels
     topic_pred: int = 0
     topic_gold: int = 0
     topic_n: int = 0
+    union_tp: int = 0  # topics = categories + tags
+    union_pred: int = 0
     body_f1: float = 0.0
     body_n: int = 0
     empty_text: int = 0
@@ -101,8 +105,10 @@ def ours(html: bytes, record: dict, gold_dt: datetime | None) -> Prediction:
     pred = Prediction(
         title=article.title,
         authors=article.authors,
-        topics=article.categories + article.tags,
+        categories=article.categories,
+        tags=article.tags,
         text=article.text,
+        provenance=article.provenance,
     )
     if article.published_at is not None:
         pred.published_day_utc = article.published_at.astimezone(UTC).date()
@@ -122,14 +128,17 @@ def trafilatura_alone(html: bytes, record: dict, gold_dt: datetime | None) -> Pr
         except ValueError:
             day = None
     # Split trafilatura's comma-joined tag strings so the baseline is not penalised for format.
-    topics = [t.strip() for v in (doc.categories or []) + (doc.tags or []) for t in v.split(",")]
+    def split(values: list[str] | None) -> list[str]:
+        return [t.strip() for v in values or [] for t in v.split(",") if t.strip()]
+
     return Prediction(
         title=doc.title,
         # trafilatura gives a bare day with no zone: it counts as both the local and the UTC day.
         published_day_utc=day,
         published_day_local=day,
         authors=[a.strip() for a in (doc.author or "").split(";") if a.strip()],
-        topics=[t for t in topics if t],
+        categories=split(doc.categories),
+        tags=split(doc.tags),
         text=doc.text or "",
     )
 
@@ -150,11 +159,14 @@ def score(scores: Scores, pred: Prediction, record: dict, gold_dt: datetime | No
         )
     if record.get("topics") is not None:
         gold = {norm_ws(t).casefold() for t in record["topics"]}
-        got = {norm_ws(t).casefold() for t in pred.topics}
+        got = {norm_ws(t).casefold() for t in pred.tags}
+        union = got | {norm_ws(t).casefold() for t in pred.categories}
         scores.topic_n += 1
         scores.topic_tp += len(gold & got)
         scores.topic_pred += len(got)
         scores.topic_gold += len(gold)
+        scores.union_tp += len(gold & union)
+        scores.union_pred += len(union)
     if record.get("body_text"):
         scores.body_n += 1
         page_f1 = f1(tokens(pred.text), tokens(record["body_text"]))
@@ -174,10 +186,13 @@ def table(results: dict[str, Scores]) -> str:
          lambda s: f"{ratio(s.day_local_hits, s.day_n):.3f} (n={s.day_n})"),
         ("published day (UTC)", lambda s: f"{ratio(s.day_utc_hits, s.day_n):.3f} (n={s.day_n})"),
         ("authors F1", lambda s: f"{ratio(s.author_f1, s.author_n):.3f} (n={s.author_n})"),
-        ("topics precision (micro)",
+        ("topics=tags precision",
          lambda s: f"{ratio(s.topic_tp, s.topic_pred):.3f} (n={s.topic_n})"),
-        ("topics recall (micro)",
-         lambda s: f"{ratio(s.topic_tp, s.topic_gold):.3f} (n={s.topic_n})"),
+        ("topics=tags recall", lambda s: f"{ratio(s.topic_tp, s.topic_gold):.3f} (n={s.topic_n})"),
+        ("topics=cats+tags precision",
+         lambda s: f"{ratio(s.union_tp, s.union_pred):.3f} (n={s.topic_n})"),
+        ("topics=cats+tags recall",
+         lambda s: f"{ratio(s.union_tp, s.topic_gold):.3f} (n={s.topic_n})"),
         ("body token F1", lambda s: f"{ratio(s.body_f1, s.body_n):.3f} (n={s.body_n})"),
         ("pages with empty text", lambda s: f"{s.empty_text}"),
         ("pages/s", lambda s: f"{ratio(s.pages, s.seconds):.1f}"),
@@ -195,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="pages directory")
     parser.add_argument("--limit", type=int, default=0, help="only the first N pages")
+    parser.add_argument("--match", default="", help="only pages whose file name contains this")
     parser.add_argument("--verbose", action="store_true", help="print each page's misses")
     args = parser.parse_args(argv)
 
@@ -203,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"corpus not found: {index} is missing (pass --corpus PATH)", file=sys.stderr)
         return 2
     records = [json.loads(line) for line in index.read_text(encoding="utf-8").splitlines() if line]
+    if args.match:
+        records = [r for r in records if args.match in r["html"]]
     if args.limit:
         records = records[: args.limit]
 
@@ -233,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"corpus: {args.corpus} ({len(records)} pages)")
     print("published day: '(gold offset)' compares calendar days in the ground truth's own UTC")
     print("offset (the day the publisher printed), '(UTC)' compares UTC days; naive = UTC.")
-    print("topics: ours = categories + tags; micro-averaged over pages whose topics are labelled.")
+    print("topics: the ground truth labels publisher tags/keywords; scored as our tags alone")
+    print("and as categories + tags (trafilatura likewise), micro-averaged over labelled pages.")
     print()
     print(table(results))
     worse = [(d, n) for d, n in body_diffs if d < -0.01]
@@ -246,19 +265,22 @@ def main(argv: list[str] | None = None) -> int:
 def report_misses(record: dict, pred: Prediction, gold_dt: datetime | None) -> None:
     name = record["html"]
     if record.get("title") and norm_ws(pred.title) != norm_ws(record["title"]):
-        print(f"{name} TITLE got={pred.title!r} want={record['title']!r}")
+        print(f"{name} TITLE [{pred.provenance.get('title')}] got={pred.title!r} "
+              f"want={record['title']!r}")
     if gold_dt is not None and pred.published_day_local != gold_dt.date():
         print(f"{name} DATE got={pred.published_day_local} want={gold_dt.isoformat()}")
     if record.get("authors"):
         got = {a.casefold() for a in pred.authors}
         want = {a.casefold() for a in record["authors"]}
         if got != want:
-            print(f"{name} AUTHORS got={pred.authors} want={record['authors']}")
+            print(f"{name} AUTHORS [{pred.provenance.get('authors')}] got={pred.authors} "
+                  f"want={record['authors']}")
     if record.get("topics") is not None:
-        got = {t.casefold() for t in pred.topics}
-        want = {t.casefold() for t in record["topics"]}
+        got = {norm_ws(t).casefold() for t in pred.tags}
+        want = {norm_ws(t).casefold() for t in record["topics"]}
         if got != want:
-            print(f"{name} TOPICS extra={sorted(got - want)} missing={sorted(want - got)}")
+            print(f"{name} TOPICS [{pred.provenance.get('tags')}] extra={sorted(got - want)} "
+                  f"missing={sorted(want - got)}")
 
 
 if __name__ == "__main__":

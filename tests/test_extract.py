@@ -13,14 +13,19 @@ import pytest
 from pipeline.extract import (
     EXTRACTOR_VERSION,
     ExtractionError,
+    clean_authors,
     decode_html,
+    detect_language,
     extract_article,
     fallback_article,
+    is_organization,
+    looks_like_person,
     parse_datetime,
     split_tags,
     strip_site_name,
 )
 from pipeline.records import Entry
+from pipeline.urls import url_key
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "wordpress_article.html"
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "pages"
@@ -62,7 +67,7 @@ def test_fixture_merge_follows_precedence() -> None:
     assert article.canonical_url == (
         "https://www.gazette.example.com/2024/03/05/harbour-bridge-reopens/"
     )
-    assert article.url_key == article.canonical_url
+    assert article.url_key == url_key(article.canonical_url)
     assert len(article.content_hash) == 64
     assert article.extractor_version == EXTRACTOR_VERSION
     assert article.provenance["text"] == "trafilatura"
@@ -104,7 +109,7 @@ def test_split_tags_from_trafilatura_string() -> None:
     assert split_tags("Politics, World ,politics,, Trade") == ["Politics", "World", "Trade"]
     assert split_tags(["Asia,Bonds", "bonds, Coal"]) == ["Asia", "Bonds", "Coal"]
     # CMS labels leaking into keyword fields are not tags.
-    assert split_tags("category: travel, 98be933f-38cf-4fba-b6c6, site.com, news_news, 42") == []
+    assert split_tags("day: friday, 98be933f-38cf-4fba-b6c6, site.com, news_news, 42") == []
     assert split_tags(None) == []
 
 
@@ -146,7 +151,7 @@ def test_fallback_article_for_unfetched_page() -> None:
     assert article.authors == ["Feed Author"]
     assert article.tags == ["feedtag"]
     assert article.provenance["title"] == "feed"
-    assert article.url_key == URL.split("?")[0]
+    assert article.url_key == url_key(URL.split("?")[0])
     pickle.dumps(article)  # crosses a ProcessPoolExecutor boundary
 
 
@@ -165,14 +170,212 @@ def _corpus_records() -> list[dict]:
     return [json.loads(line) for line in index.read_text(encoding="utf-8").splitlines() if line]
 
 
-def test_corpus_every_page_extracts_text_and_titles_mostly_match() -> None:
+def test_corpus_every_page_extracts_text_and_metadata_floors() -> None:
+    """Floors just under what scripts/evaluate_extraction.py measures (title 0.797, published
+    day 0.977, authors F1 0.915, tags P 0.809 / R 0.843); the margin absorbs small tweaks."""
     records = _corpus_records()
-    hits = 0
+    titles = days = 0
+    author_f1: list[float] = []
+    tp = predicted = gold = 0
     for record in records:
         html = gzip.decompress((CORPUS / record["html"]).read_bytes())
         article = extract_article(html, record["url"])
         assert article.text.strip(), record["html"]
         assert article.published_at is None or article.published_at.tzinfo is not None
-        hits += " ".join((article.title or "").split()) == " ".join(record["title"].split())
-    # Measured 0.79 with scripts/evaluate_extraction.py; the margin absorbs small tweaks.
-    assert hits / len(records) >= 0.74
+        titles += " ".join((article.title or "").split()) == " ".join(record["title"].split())
+        want_day = datetime.fromisoformat(record["publishing_date"])
+        if article.published_at is not None:
+            got_day = article.published_at.astimezone(want_day.tzinfo or UTC).date()
+            days += got_day == want_day.date()
+        if record.get("authors"):
+            got = {a.casefold() for a in article.authors}
+            want = {" ".join(a.split()).casefold() for a in record["authors"]}
+            overlap = len(got & want)
+            author_f1.append(2 * overlap / (len(got) + len(want)) if overlap else 0.0)
+        if record.get("topics") is not None:
+            got = {" ".join(t.split()).casefold() for t in article.tags}
+            want = {" ".join(t.split()).casefold() for t in record["topics"]}
+            tp, predicted, gold = tp + len(got & want), predicted + len(got), gold + len(want)
+    assert titles / len(records) >= 0.78
+    assert days / len(records) >= 0.965
+    assert sum(author_f1) / len(author_f1) >= 0.90
+    assert tp / predicted >= 0.79
+    assert tp / gold >= 0.83
+
+
+# --------------------------------------------------------------------------- merge rules
+
+PAGE = """<html lang="{lang}"><head><title>{title_tag}</title>{head}</head>
+<body><h1>{h1}</h1><article>{body}
+<p>The council said the works would finish in spring after months of delays and costs.</p>
+<p>Residents had complained for a year about the closure and the long detours it caused.</p>
+<p>Engineers replaced the corroded steel cables and resurfaced the whole deck last week.</p>
+<p>The mayor thanked the crews who worked through the winter nights to reopen the bridge.</p>
+</article></body></html>"""
+
+
+def _page(
+    head: str = "", body: str = "", h1: str = "Bridge reopens", lang: str = "en",
+    title_tag: str = "Bridge reopens",
+) -> bytes:
+    return PAGE.format(head=head, body=body, h1=h1, lang=lang, title_tag=title_tag).encode()
+
+
+def _jsonld(obj: dict) -> str:
+    return f'<script type="application/ld+json">{json.dumps(obj)}</script>'
+
+
+def test_title_loses_site_and_section_decorations() -> None:
+    head = ('<meta property="og:title" content="Bridge reopens - Local | The Gazette">'
+            '<meta property="og:site_name" content="The Gazette">'
+            '<meta property="article:section" content="Local">')
+    article = extract_article(_page(head, h1="Something else"), URL, now=NOW)
+    assert article.title == "Bridge reopens"
+    assert article.provenance["title"] == "opengraph"
+
+
+def test_title_decoration_not_named_anywhere_is_cut_at_the_h1() -> None:
+    head = '<meta property="og:title" content="Bridge reopens after repairs - Die Neue Zeitung">'
+    article = extract_article(_page(head, h1="Bridge reopens after repairs"), URL, now=NOW)
+    assert article.title == "Bridge reopens after repairs"
+
+
+def test_title_kicker_before_colon_is_kept() -> None:
+    head = '<meta property="og:title" content="After the storm: Bridge reopens after repairs">'
+    article = extract_article(_page(head, h1="Bridge reopens after repairs"), URL, now=NOW)
+    assert article.title == "After the storm: Bridge reopens after repairs"
+
+
+def test_title_falls_back_to_h1() -> None:
+    article = extract_article(_page(h1="Only the heading says it", title_tag=""), URL, now=NOW)
+    assert article.title == "Only the heading says it"
+
+
+def test_strip_site_name_repeatedly_and_with_other_separators() -> None:
+    assert strip_site_name("Head - Politics | Daily Planet", ["Daily Planet", "Politics"]) == "Head"
+    assert strip_site_name("Headline ㅣ한국일보", ["한국일보"]) == "Headline"
+    assert strip_site_name("Headline * Daily Planet", ["Daily Planet"]) == "Headline"
+
+
+def test_authors_split_roles_and_by_stripped() -> None:
+    assert clean_authors(["By Jane Doe and John Roe"]) == ["Jane Doe", "John Roe"]
+    assert clean_authors(["Jane Doe, Senior Correspondent"]) == ["Jane Doe"]
+    assert clean_authors(["von Anna Schmidt und Max Weber"]) == ["Anna Schmidt", "Max Weber"]
+    assert clean_authors(["Ana López y Luis Gil", "Jane Doe (AFP)"]) == [
+        "Ana López", "Luis Gil", "Jane Doe",
+    ]
+    assert clean_authors(["Mathatisi Sebusi/Mohalenyane Phakela"]) == [
+        "Mathatisi Sebusi", "Mohalenyane Phakela",
+    ]
+    assert clean_authors(["Ludovica Di Maio"]) == ["Ludovica Di Maio"]  # not "by" in Italian
+
+
+def test_organisations_told_from_people() -> None:
+    site = {"gazette", "gazette.example.com"}
+    orgs = {"riverside gazette"}
+    for name in ("AFP", "Redaktion", "News Desk", "Riverside Gazette", "STERN.de", "dpa"):
+        assert is_organization(name, site, orgs | {"dpa"}), name
+    for name in ("Jane Doe", "Anna Schmidt", "Mthobisi Sithole"):
+        assert not is_organization(name, site, orgs), name
+    assert looks_like_person("Mathatisi Sebusi") and looks_like_person("松岡大地")
+    assert not looks_like_person("Twitter Facebook") and not looks_like_person("von")
+    assert not looks_like_person("Folgen") and not looks_like_person("Read more: the plan")
+
+
+def test_jsonld_organisation_author_yields_to_person_and_is_dropped_from_people() -> None:
+    head = _jsonld({"@type": "NewsArticle", "headline": "Bridge reopens",
+                    "author": [{"@type": "Organization", "name": "Gazette Staff"},
+                               {"@type": "Person", "name": "Jane Doe"}],
+                    "publisher": {"@type": "Organization", "name": "The Gazette"}})
+    head += '<meta name="author" content="The Gazette">'
+    article = extract_article(_page(head), URL, now=NOW)
+    assert article.authors == ["Jane Doe"]
+    assert article.provenance["authors"] == "jsonld"
+
+
+def test_site_as_author_yields_to_a_bold_byline_paragraph() -> None:
+    head = ('<meta property="og:site_name" content="Lesotho Times">'
+            '<meta name="author" content="Lesotho Times">')
+    body = "<p><strong>Mohloai Mpesi</strong></p>"
+    article = extract_article(_page(head, body), URL, now=NOW)
+    assert article.authors == ["Mohloai Mpesi"]
+    assert article.provenance["authors"] == "byline"
+
+
+def test_site_as_author_kept_when_no_person_is_named() -> None:
+    head = ('<meta property="og:site_name" content="Lesotho Times">'
+            '<meta name="author" content="Lesotho Times">')
+    article = extract_article(_page(head), URL, now=NOW)
+    assert article.authors == ["Lesotho Times"]
+
+
+def test_byline_class_markup_read_when_metadata_names_nobody() -> None:
+    body = ('<ul><li class="share-author">Twitter Facebook</li>'
+            '<li class="authors__item"><span>von</span> <span>Jemima Kelly</span></li></ul>')
+    article = extract_article(_page(body=body), URL, now=NOW)
+    assert article.authors == ["Jemima Kelly"]
+
+
+def test_microdata_date_beats_trafilatura_and_modified_before_published_dropped() -> None:
+    head = '<meta name="DCSext.articleFirstPublished" content="2019-02-05 16:07">'
+    body = ('<time itemprop="datePublished" datetime="2023-08-30T16:45:00+01:00">30 Aug</time>'
+            '<time itemprop="dateModified" datetime="2023-08-01T10:00:00+01:00">1 Aug</time>')
+    article = extract_article(_page(head, body), URL.replace("/2024/03/05", ""), now=NOW)
+    assert article.published_at == datetime(2023, 8, 30, 15, 45, tzinfo=UTC)
+    assert article.provenance["published_at"] == "microdata"
+    assert article.modified_at is None and "modified_at" not in article.provenance
+
+
+def test_compact_url_date_is_a_last_resort() -> None:
+    url = "https://news.example.kr/news/article/A2026012914320005196"
+    article = extract_article(_page(), url, now=datetime(2026, 2, 1, tzinfo=UTC))
+    assert article.published_at == datetime(2026, 1, 29, tzinfo=UTC)
+    assert article.provenance["published_at"] == "url"
+    assert fallback_article(_entry(published_at=None), url, "x").published_at is not None
+
+
+def test_tags_facets_codes_and_site_names() -> None:
+    assert split_tags("Category: Wine, Subject: Justice, Day: Friday") == ["Wine", "Justice"]
+    codes = "AER,AERO,AIR,AIRL,AIRS08,CRSH,DIS,GEN,INDG,INDG08"
+    assert split_tags(codes) == []
+    assert split_tags("EU, NATO, Ukraine") == ["EU", "NATO", "Ukraine"]
+    head = ('<meta property="og:site_name" content="Daily Planet">'
+            '<meta name="keywords" content="dailyplanet, Florida, Federal Reserve">')
+    article = extract_article(_page(head), "https://www.dailyplanet.com/a/1", now=NOW)
+    assert article.tags == ["Florida", "Federal Reserve"]
+
+
+def test_space_joined_keyword_string_yields_to_a_split_list() -> None:
+    head = _jsonld({"@type": "NewsArticle", "headline": "Bridge reopens",
+                    "keywords": "Unfall Rettungswesen Berlin Hennigsdorf"})
+    head += '<meta name="keywords" content="Unfall,Rettungswesen,Berlin,Hennigsdorf">'
+    article = extract_article(_page(head), URL, now=NOW)
+    assert article.tags == ["Unfall", "Rettungswesen", "Berlin", "Hennigsdorf"]
+    assert article.provenance["tags"] == "meta"
+
+
+def test_categories_and_tags_kept_apart() -> None:
+    head = ('<meta property="article:section" content="Politics">'
+            '<meta property="article:tag" content="Election 2024">'
+            '<meta property="article:tag" content="Senate">')
+    article = extract_article(_page(head), URL, now=NOW)
+    assert article.categories == ["Politics"]
+    assert article.tags == ["Election 2024", "Senate"]
+
+
+ZULU = (
+    "<p>Ikhansela lisola umasipala ngokungalungisi imigwaqo emphakathini wakulendawo. "
+    "Abahlali bathi sekuyisikhathi eside belinde ukuthi kulungiswe amapayipi amanzi. "
+    "Uthe uzoqhubeka nokukhuluma nabaholi bakamasipala kuze kutholakale isixazululo. "
+    "Umphakathi uthe awusakwazi ukubekezela ngoba izingane zihamba ibanga elide.</p>"
+)
+
+
+def test_language_declared_unless_template_english_contradicted() -> None:
+    assert extract_article(_page(lang="de"), URL, now=NOW).language == "de"
+    article = extract_article(_page(body=ZULU * 2, lang="en-US"), URL, now=NOW)
+    assert article.language == "zu"
+    assert article.provenance["language"] == "detected"
+    english = extract_article(_page(lang="en-GB"), URL, now=NOW)
+    assert english.language == "en" and english.provenance["language"] == "meta"
+    assert detect_language("too short") is None

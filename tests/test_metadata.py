@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.metadata import read_metadata_html, split_list
+from lxml import html as lxml_html
+
+from pipeline.metadata import dedupe, name_key, read_metadata, read_metadata_html, split_list
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "wordpress_article.html"
 
@@ -86,3 +88,59 @@ def test_garbage_does_not_raise() -> None:
 def test_split_list_dedupes_case_insensitively() -> None:
     assert split_list("Politics, politics ,World;;Asia") == ["Politics", "World", "Asia"]
     assert split_list(["A, B", {"name": "C"}, 3]) == ["A", "B", "C"]
+
+
+def test_microdata_on_visible_elements() -> None:
+    page = """<html><body><article itemscope itemtype="https://schema.org/NewsArticle">
+    <h1 itemprop="headline">Bridge reopens</h1>
+    <time itemprop="datePublished" datetime="2023-08-30T16:45+0100">30 Aug</time>
+    <span itemprop="author" itemscope><span itemprop="name">Jane Doe</span></span>
+    <meta itemprop="keywords" content="ignored here: meta is read by the meta source">
+    <span itemprop="articleSection">Local</span>
+    </article></body></html>"""
+    micro = read_metadata_html(page).microdata
+    assert micro.title == "Bridge reopens"
+    assert micro.published == "2023-08-30T16:45+0100"
+    assert micro.authors == ["Jane Doe"]
+    assert micro.categories == ["Local"]
+    assert micro.tags == []
+
+
+def test_jsonld_organisation_authors_kept_apart_from_people() -> None:
+    page = """<html><head><script type="application/ld+json">{"@type": "NewsArticle",
+    "author": [{"@type": "NewsMediaOrganization", "name": "Gazette Staff"},
+               {"@type": "Person", "name": "Jane Doe"}],
+    "publisher": {"@type": "Organization", "name": "The Gazette"}}</script>
+    <meta property="og:site_name" content="Gazette Online"></head><body></body></html>"""
+    meta = read_metadata_html(page)
+    assert meta.jsonld.authors == ["Jane Doe"]
+    assert meta.organizations == ["Gazette Staff", "The Gazette", "Gazette Online"]
+    only_org = page.replace(',\n               {"@type": "Person", "name": "Jane Doe"}', "")
+    assert read_metadata_html(only_org).jsonld.authors == ["Gazette Staff"]
+
+
+def test_cxense_author_h1_and_title_tag() -> None:
+    page = """<html><head><title>Head | Site</title>
+    <meta name="cXenseParse:author" content="松岡大地"></head>
+    <body><h1> Head </h1><h1>Second</h1></body></html>"""
+    meta = read_metadata_html(page)
+    assert meta.meta.authors == ["松岡大地"]
+    assert meta.h1 == "Head"
+    assert meta.title_tag == "Head | Site"
+
+
+def test_bylines_in_page_order() -> None:
+    page = """<html><body><a rel="author" href="/u/jd">Jane Doe</a>
+    <div class="byline">By John Roe, Staff Writer</div>
+    <div class="author-bio">""" + "A long biography. " * 10 + """</div>
+    <div class="content"><p><strong>Mohloai Mpesi</strong></p><p>One.</p><p>Two.</p>
+    <p>Three.</p><p>Four.</p><p><strong>Mid-article subheading</strong></p><p>Five.</p>
+    <p>Six.</p><p>Seven.</p></div></body></html>"""
+    meta = read_metadata_html(page)
+    assert meta.byline.authors == ["Jane Doe", "By John Roe, Staff Writer", "Mohloai Mpesi"]
+    assert read_metadata(lxml_html.fromstring(page), bylines=False).byline.authors == []
+
+
+def test_dedupe_by_normalised_key() -> None:
+    assert name_key("  Ｅｌｅｃｔｉｏｎ   2024 ") == "election 2024"
+    assert dedupe(["Election 2024", "ELECTION  2024", "Ｅｌｅｃｔｉｏｎ 2024"]) == ["Election 2024"]

@@ -35,3 +35,20 @@ SELECT cluster_id,
        arg_min(title, article_id) AS title
 FROM articles
 GROUP BY cluster_id;
+
+-- Metadata fill rate per outlet and day (same site and day as articles_per_site_day): the share
+-- of articles that have authors, a publication date, categories, tags and a language.
+CREATE OR REPLACE VIEW article_fill_rate AS
+SELECT coalesce(a.site_name, regexp_extract(a.url, '^https?://([^/]+)', 1)) AS site,
+       CAST(coalesce(a.published_at, a.fetched_at) AS DATE) AS day,
+       count(*) AS articles,
+       avg(CASE WHEN a.article_id IN (SELECT article_id FROM article_authors) THEN 1.0 ELSE 0.0 END)
+           AS with_authors,
+       avg(CASE WHEN a.published_at IS NOT NULL THEN 1.0 ELSE 0.0 END) AS with_published,
+       avg(CASE WHEN a.article_id IN (SELECT article_id FROM article_categories) THEN 1.0 ELSE 0.0 END)
+           AS with_categories,
+       avg(CASE WHEN a.article_id IN (SELECT article_id FROM article_tags) THEN 1.0 ELSE 0.0 END)
+           AS with_tags,
+       avg(CASE WHEN a.language IS NOT NULL THEN 1.0 ELSE 0.0 END) AS with_language
+FROM articles a
+GROUP BY ALL;
