@@ -18,9 +18,12 @@ MIN_SHINGLES_CONTAINMENT = 50  # containment only counts when the shorter text i
 MIN_SHINGLES = 8  # shorter texts are matched by exact content hash only
 SEED = 20261127
 # Stored beside each signature: a change of any parameter above must change this string.
-SIGNATURE_VERSION = f"minhash1-w{SHINGLE_WORDS}-p{NUM_PERM}-b{BANDS}x{ROWS}-crc32poly-ms{SEED}"
+SIGNATURE_VERSION = f"minhash2-w{SHINGLE_WORDS}-p{NUM_PERM}-b{BANDS}x{ROWS}-crc32poly-ms{SEED}"
 
 _WORD = re.compile(r"\w+")
+_CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # kana and ideographs
+_HAS_CJK = re.compile(f"[{_CJK_CHARS}]")
+_CJK_SPLIT = re.compile(f"[{_CJK_CHARS}]|[^{_CJK_CHARS}]+")
 _rng = np.random.default_rng(SEED)
 # Multiply-shift hashing: (a*h + b) mod 2^64, top 32 bits; `a` odd. One (a, b) per permutation.
 _A = _rng.integers(1, 2**63, NUM_PERM, dtype=np.uint64) | np.uint64(1)
@@ -42,7 +45,13 @@ class Signature:
 
 def shingle_hashes(text: str) -> np.ndarray:
     """Distinct 32-bit hashes of the text's word 5-grams (case-folded, punctuation dropped)."""
-    words = _WORD.findall(text.casefold())
+    # Scripts written without spaces (Chinese, Japanese) have no words to shingle: each
+    # ideograph or kana counts as one, or a whole sentence would be a single "word".
+    words = [
+        part
+        for word in _WORD.findall(text.casefold())
+        for part in (_CJK_SPLIT.findall(word) if _HAS_CJK.search(word) else (word,))
+    ]
     if not words:
         return np.empty(0, dtype=np.uint64)
     # Hash each word once, then combine each run of SHINGLE_WORDS word hashes polynomially in

@@ -833,9 +833,11 @@ class Warehouse:
                 old_sigs[int(article_id)] = neardup.Signature(bytes(blob), int(shingles))
                 cluster_of[int(article_id)] = int(cluster_id)
         duplicate_rows = []
+        merges: list[tuple[int, set[int]]] = []
         for row in sorted(rows, key=lambda r: r["article_id"]):
             article_id = row["article_id"]
             match: tuple[int, str, float, float | None] | None = None
+            matched: list[int] = []
             by_hash = earliest_by_hash.get(row["content_hash"]) if row["content_hash"] else None
             if by_hash:
                 match = (by_hash[0], "content_hash", 1.0, 1.0)
@@ -847,13 +849,29 @@ class Warehouse:
                     if other == article_id or other_sig is None or other > article_id:
                         continue
                     ok, similarity, contained = neardup.is_near_duplicate(own, other_sig)
-                    if ok and (best is None or max(similarity, contained) > best[0]):
+                    if not ok:
+                        continue
+                    matched.append(other)
+                    if best is None or max(similarity, contained) > best[0]:
                         best = (max(similarity, contained), other, contained)
                         match = (other, "near_duplicate", similarity, contained)
             if match is None:
                 cluster_of[article_id] = article_id
             else:
-                cluster_of[article_id] = cluster_of.get(match[0], match[0])
+                # An article that matches several stories joins them into one: the cluster of
+                # the earliest, so cluster_id stays the earliest article of the story.
+                clusters = {cluster_of.get(m, m) for m in [match[0], *matched]}
+                target = min(clusters)
+                merged = clusters - {target}
+                if merged:
+                    merges.append((target, merged))
+                    for known_id, cluster_id in list(cluster_of.items()):
+                        if cluster_id in merged:
+                            cluster_of[known_id] = target
+                    for earlier in rows:
+                        if earlier.get("cluster_id") in merged:
+                            earlier["cluster_id"] = target
+                cluster_of[article_id] = target
                 duplicate_rows.append(
                     {
                         "article_id": article_id,
@@ -867,6 +885,11 @@ class Warehouse:
             row["cluster_id"] = cluster_of[article_id]
             if row["content_hash"]:
                 earliest_by_hash.setdefault(row["content_hash"], (article_id, row["cluster_id"]))
+        for target, merged in merges:
+            self.con.execute(
+                "UPDATE articles SET cluster_id = ? WHERE cluster_id IN (SELECT unnest(?))",
+                [target, sorted(merged)],
+            )
         self._store_signatures(sigs, band_rows)
         if duplicate_rows:
             self._load("article_duplicates", duplicate_rows, DUPLICATE_SCHEMA)

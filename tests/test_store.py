@@ -721,3 +721,47 @@ def test_counts_and_runs(wh: Warehouse) -> None:
     assert (counts["runs"], counts["feeds"], counts["feed_entries"], counts["fetches"]) == (
         2, 1, 1, 1,
     )
+
+
+# -- near-duplicate clusters and versions ---------------------------------------------------------
+
+
+def _story(seed: int, words: int = 120) -> str:
+    return " ".join(f"s{seed}w{i}" for i in range(words))
+
+
+def _texts_article(url: str, text: str) -> Article:
+    art = article(url)
+    art.text, art.content_hash = text, f"hash-of-{url}"
+    return art
+
+
+def _load_articles(wh: Warehouse, texts: dict[str, str]) -> dict[str, int]:
+    run_id, _ = _setup_pending(wh, {f"g-{u}": u for u in texts})
+    pages = wh.pending_pages()
+    results = [
+        PageResult(page=p, fetch=page_fetch(p.url), article=_texts_article(p.url, texts[p.url]))
+        for p in pages
+    ]
+    wh.record_page_results(run_id, results)
+    return dict(wh.con.execute("SELECT url, cluster_id FROM articles").fetchall())
+
+
+def test_an_article_matching_two_stories_joins_them_into_the_earliest(wh: Warehouse) -> None:
+    first = _load_articles(wh, {"https://a.example/1": _story(1), "https://b.example/2": _story(2)})
+    assert first["https://a.example/1"] != first["https://b.example/2"]
+    # A round-up that carries both stories whole: it contains each of them.
+    both = _load_articles(wh, {"https://c.example/3": _story(1) + " " + _story(2)})
+    earliest = min(first.values())
+    assert set(both.values()) == {earliest}
+    dup = wh.con.execute(
+        "SELECT method, containment FROM article_duplicates WHERE article_id ="
+        " (SELECT article_id FROM articles WHERE url = 'https://c.example/3')"
+    ).fetchall()
+    assert dup[0][0] == "near_duplicate" and dup[0][1] >= 0.8
+
+
+def test_unrelated_articles_stay_apart(wh: Warehouse) -> None:
+    clusters = _load_articles(wh, {f"https://a.example/{i}": _story(i) for i in range(5)})
+    assert len(set(clusters.values())) == 5
+    assert scalar(wh, "SELECT count(*) FROM article_duplicates") == 0
