@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import (
     Executor,
@@ -23,6 +26,7 @@ from pipeline.neardup import signature
 from pipeline.records import Article, Entry, FeedState, Fetch
 from pipeline.store import FeedResult, PageResult, PendingPage, StoredPage
 
+PARENT_POLL = 0.5  # seconds between an extraction worker's checks that its parent lives
 HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
 
 
@@ -79,8 +83,24 @@ def make_extract_pool(workers: int) -> ProcessPoolExecutor:
     """A process pool for extraction. `spawn`, because forking a process that runs threads
     (Prefect, httpx) can copy a held lock into the child."""
     return ProcessPoolExecutor(
-        max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn")
+        max_workers=max(1, workers),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=exit_with_parent,
+        initargs=(os.getpid(),),
     )
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """Extraction worker start-up: exit as soon as the process that started the pool is gone.
+    A run killed with SIGKILL cannot shut its pool down, and the workers (plus the resource
+    tracker waiting on them) would otherwise live on as orphans, blocked on a queue for ever."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def fetch_page_batch(

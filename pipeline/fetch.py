@@ -81,6 +81,48 @@ class HostPolicy:
         return addresses
 
 
+# The deadline of the fetch running on this thread: (monotonic time, configured seconds).
+_fetch_deadline = threading.local()
+
+
+class DeadlineStream(httpcore.NetworkStream):
+    """A connection that checks, before every read and write, the deadline of the fetch
+    running on the calling thread. httpcore reads the status line and headers before any of
+    our code sees the response, so without this a server trickling header bytes (each read
+    well inside the read timeout) would hold a fetch for hours. (Each single wait is already
+    bounded by the request's timeouts, which _get_once cuts to the deadline.)"""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def _bounded(self, timeout: float | None) -> float | None:
+        deadline = getattr(_fetch_deadline, "value", None)
+        if deadline is not None and time.monotonic() > deadline[0]:
+            raise FetchAborted(f"deadline exceeded: response took over {deadline[1]:g} s")
+        return timeout
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, self._bounded(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, self._bounded(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        tls = self._stream.start_tls(ssl_context, server_hostname, self._bounded(timeout))
+        return DeadlineStream(tls)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
 class GuardedBackend(httpcore.SyncBackend):
     """Network backend that checks every address it connects to, after DNS resolution.
 
@@ -102,7 +144,8 @@ class GuardedBackend(httpcore.SyncBackend):
         last_error: Exception | None = None
         for address in addresses:
             try:
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+                stream = super().connect_tcp(address, port, timeout, local_address, socket_options)
+                return DeadlineStream(stream)
             except httpcore.ConnectError as exc:
                 last_error = exc
         raise last_error or httpcore.ConnectError(f"no address for {host!r}")
@@ -130,6 +173,8 @@ def _describe(exc: BaseException) -> str:
         return "timeout"
     if isinstance(exc, httpx.ConnectError):
         return f"connection failed: {exc}" if str(exc) else "connection failed"
+    if isinstance(exc, httpx.ReadError | httpx.WriteError):
+        return f"connection lost: {exc}" if str(exc) else "connection lost"
     if isinstance(exc, httpx.DecodingError):
         return f"bad content encoding: {exc}"
     if isinstance(exc, httpx.RemoteProtocolError):
@@ -202,6 +247,7 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         current = url
+        waited = 0.0  # time spent queued for a per-host slot: not the response's fault
         try:
             for _hop in range(self.settings.max_redirects + 1):
                 scheme = urlsplit(current).scheme.lower()
@@ -210,8 +256,14 @@ class Fetcher:
                 host = (urlsplit(current).hostname or "").lower()
                 if not host:
                     raise FetchAborted(f"URL has no host: {current!r}")
+                queued = time.monotonic()
                 with self._slot(host):
-                    status, location = self._get_once(current, headers, result, t0)
+                    waited += time.monotonic() - queued
+                    # The deadline runs from the first request, not from joining a queue
+                    # behind slow responses of the same host (which would then fail unsent).
+                    deadline = t0 + waited + self.settings.deadline
+                    _fetch_deadline.value = (deadline, self.settings.deadline)
+                    status, location = self._get_once(current, headers, result, deadline)
                 if status in REDIRECT_STATUSES and location:
                     target = urljoin(current, location)
                     result.redirects.append((status, target))
@@ -228,6 +280,8 @@ class Fetcher:
         except (httpx.HTTPError, OSError) as exc:
             result.error = _describe(exc)
             result.body = b""
+        finally:
+            _fetch_deadline.value = None
         result.final_url = current
         result.elapsed_ms = int((time.monotonic() - t0) * 1000)
         if result.error is None and result.status is not None:
@@ -241,9 +295,10 @@ class Fetcher:
         return FetchAborted(f"deadline exceeded: response took over {self.settings.deadline:g} s")
 
     def _get_once(
-        self, url: str, headers: dict[str, str], result: Fetch, t0: float
+        self, url: str, headers: dict[str, str], result: Fetch, deadline: float
     ) -> tuple[int, str | None]:
-        deadline = t0 + self.settings.deadline
+        # A hop that gets no response must not report the previous hop's status and headers.
+        result.status, result.headers = None, {}
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise self._deadline_exceeded()
