@@ -379,3 +379,18 @@ def test_language_declared_unless_template_english_contradicted() -> None:
     english = extract_article(_page(lang="en-GB"), URL, now=NOW)
     assert english.language == "en" and english.provenance["language"] == "meta"
     assert detect_language("too short") is None
+
+
+def test_huge_page_is_cut_before_parsing() -> None:
+    from pipeline.extract import MAX_HTML_BYTES
+
+    paragraphs = "".join(
+        f"<p>Paragraph {i} of the story tells what the council decided and why it matters.</p>"
+        for i in range(20)
+    )
+    head = f"<html><head><title>Big page</title></head><body><article>{paragraphs}</article>"
+    padding = "<div class='ad'>" + "x" * 1000 + "</div>"
+    html = (head + padding * (3 * MAX_HTML_BYTES // len(padding)) + "</body></html>").encode()
+    assert len(html) > 2 * MAX_HTML_BYTES
+    article = extract_article(html, "https://news.example/big")
+    assert "Paragraph 0 of the story" in article.text
