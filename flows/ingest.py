@@ -25,6 +25,7 @@ from pipeline.batches import (
     fetch_page_batch,
     make_extract_pool,
     reextract_batch,
+    warm_up,
 )
 from pipeline.discover import (
     Discovered,
@@ -196,6 +197,8 @@ def fetch_and_load_pages(
         page_results: list[PageResult] = future.result()
         done += len(page_results)
         _add(totals, write_warehouse(path, "page_results", run_id, quote(page_results)))
+        for result in page_results:  # stored and archived: the bodies need not stay in memory
+            result.fetch.body = b""
         _progress(logger, run_id, done, len(pages), started)
 
 
@@ -236,6 +239,8 @@ def ingest(
         totals: dict[str, int] = {}
         run_id = write_warehouse(path, "start_run", None, mode)["run_id"]
         extractor = make_extract_pool(settings.extract_workers)
+        for _ in range(settings.extract_workers):  # spawn and import while feeds are fetched
+            extractor.submit(warm_up)
         per_feed: list[dict[str, Any]] = []
         try:
             with Fetcher(settings) as fetcher:
@@ -299,6 +304,8 @@ def reextract(
             stored = wh.stored_pages(since=since, until=until, site=site)
         logger.info("run %d: re-extracting %d stored pages", run_id, len(stored))
         extractor = make_extract_pool(settings.extract_workers)
+        for _ in range(settings.extract_workers):  # spawn and import while feeds are fetched
+            extractor.submit(warm_up)
         started = time.monotonic()
         done = 0
         try:
@@ -360,6 +367,8 @@ def backfill(
     with writing_run(path, logger.info):
         run_id = write_warehouse(path, "start_run", None, "backfill")["run_id"]
         extractor = make_extract_pool(settings.extract_workers)
+        for _ in range(settings.extract_workers):  # spawn and import while feeds are fetched
+            extractor.submit(warm_up)
         try:
             with Fetcher(settings) as fetcher:
                 robots = RobotsCache(fetcher)

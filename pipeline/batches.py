@@ -103,6 +103,13 @@ def exit_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
+def warm_up() -> str:
+    """Import the extraction stack in a worker before the first page arrives."""
+    import trafilatura
+
+    return str(trafilatura.__version__)
+
+
 def fetch_page_batch(
     pages: list[PendingPage],
     fetcher: Fetcher,

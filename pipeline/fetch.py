@@ -283,7 +283,8 @@ class Fetcher:
         finally:
             _fetch_deadline.value = None
         result.final_url = current
-        result.elapsed_ms = int((time.monotonic() - t0) * 1000)
+        # The response's own time: waiting for a per-host slot is the queue's, not the server's.
+        result.elapsed_ms = int((time.monotonic() - t0 - waited) * 1000)
         if result.error is None and result.status is not None:
             if result.status >= 400:
                 result.error = f"HTTP {result.status}"

@@ -689,17 +689,22 @@ class Warehouse:
                 for r, fid in zip(results, fetch_ids, strict=True)
                 if r.article and r.page.article_id is None
             ]
+            # Pages arrive in any order; ids (and so "the earliest article of the story") follow
+            # publication time within a batch, then the URL, so a rerun gives the same ids.
+            fresh.sort(key=lambda pair: _publication_order(pair[0]))
             # Keys this batch can resolve: the article's own key and every URL that led to it.
             known = _known_keys(con, {r.article.url_key for r, _ in fresh if r.article})
             new_rows: list[dict[str, Any]] = []
             new_articles: list[Article] = []
+            # One sequence query for the batch; ids left unused by duplicates are just gaps.
+            spare_ids = iter(self._allocate("article_id_seq", len(fresh)))
             for r, fetch_id in fresh:
                 art = r.article
                 assert art is not None
                 if art.url_key in known:
                     counts["articles_linked"] += 1
                     continue
-                article_id = self._allocate("article_id_seq", 1)[0]
+                article_id = next(spare_ids)
                 known[art.url_key] = article_id
                 new_articles.append(art)
                 new_rows.append(_article_row(art, article_id, fetch_id, now, run_id))
@@ -1544,6 +1549,12 @@ def _article_row(
         "run_id": run_id,
         "version": 1,
     }
+
+
+def _publication_order(result: PageResult) -> tuple[datetime, str]:
+    art = result.article
+    published = art.published_at if art and art.published_at else datetime.max.replace(tzinfo=UTC)
+    return published, result.page.url
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> int:
