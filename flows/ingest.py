@@ -69,6 +69,29 @@ def writing_run(path: Path, log: Callable[[str], None]) -> Iterator[None]:
         lock.release()
 
 
+@contextmanager
+def recorded_run(
+    path: Path, mode: str, settings: Settings, logger: Any
+) -> Iterator[tuple[int, dict[str, int], ProcessPoolExecutor]]:
+    """A writing run: the writer lock, its `runs` row (completed, or failed with the reason),
+    a warmed extraction pool, and its counts, logged at the end."""
+    totals: dict[str, int] = {}
+    with writing_run(path, logger.info):
+        run_id = write_warehouse(path, "start_run", None, mode)["run_id"]
+        extractor = make_extract_pool(settings.extract_workers)
+        for _ in range(settings.extract_workers):  # spawn and import while feeds are fetched
+            extractor.submit(warm_up)
+        try:
+            yield run_id, totals, extractor
+            write_warehouse(path, "finish_run", run_id, (totals, "completed", None))
+        except BaseException as exc:
+            write_warehouse(path, "finish_run", run_id, (totals, "failed", str(exc)[:500]))
+            raise
+        finally:
+            extractor.shutdown(wait=True, cancel_futures=True)
+    logger.info("run %d: %s", run_id, ", ".join(f"{k}={v}" for k, v in sorted(totals.items())))
+
+
 def run_name() -> str:
     """Flow-run names that say what ran and when: ingest-scheduled-…, backfill-<window>-…"""
     params = flow_run.parameters or {}
@@ -207,11 +230,11 @@ def report(run_id: int, mode: str, totals: dict[str, int], feeds: list[dict[str,
     lines = [f"# news-ingest run {run_id} ({mode})", "", "| count | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in sorted(totals.items())]
     if feeds:
-        lines += ["", "| feed | status | entries | new | error |", "|---|---|---|---|---|"]
+        lines += ["", "| feed | status | entries | error |", "|---|---|---|---|"]
         for f in feeds:
             error = (f["error"] or "").replace("|", "\\|")
             lines.append(
-                f"| {f['url']} | {f['status'] or '-'} | {f['entries']} | {f['new']} | {error} |"
+                f"| {f['url']} | {f['status'] or '-'} | {f['entries']} | {error} |"
             )
     create_markdown_artifact(
         markdown="\n".join(lines), key="ingest-run-report", description=f"run {run_id}"
@@ -235,52 +258,39 @@ def ingest(
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     settings = Settings.from_env(warehouse=Path(warehouse) if warehouse else None)
     path = settings.warehouse
-    with writing_run(path, logger.info):
-        totals: dict[str, int] = {}
-        run_id = write_warehouse(path, "start_run", None, mode)["run_id"]
-        extractor = make_extract_pool(settings.extract_workers)
-        for _ in range(settings.extract_workers):  # spawn and import while feeds are fetched
-            extractor.submit(warm_up)
-        per_feed: list[dict[str, Any]] = []
-        try:
-            with Fetcher(settings) as fetcher:
-                if feed_urls:
-                    write_warehouse(path, "register_feeds", run_id, list(feed_urls))
-                with open_step(path) as wh:
-                    feeds = wh.feed_states(feed_urls, due=mode == "scheduled")
-                totals["feeds_total"] = len(feeds)
-                logger.info("run %d (%s): fetching %d feeds", run_id, mode, len(feeds))
-                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-                futures: list[PrefectFuture[Any]] = [
-                    fetch_feeds.submit(  # type: ignore[call-overload]
-                        quote(batch), fetcher, settings, f"feeds-{stamp}-{i}"
-                    )
-                    for i, batch in enumerate(_chunks(feeds, settings.feed_batch))
-                ]
-                for future in as_completed(futures):
-                    results: list[FeedResult] = future.result()
-                    for r in results:
-                        if r.error:
-                            logger.warning("feed %s failed: %s", r.feed.url, r.error)
-                        per_feed.append(
-                            {
-                                "url": r.feed.url,
-                                "status": r.fetch.status,
-                                "error": r.error,
-                                "entries": len(r.entries),
-                                "new": 0,
-                            }
-                        )
-                    _add(totals, write_warehouse(path, "feed_results", run_id, quote(results)))
-                fetch_and_load_pages(path, run_id, settings, fetcher, extractor, None, totals)
-            write_warehouse(path, "finish_run", run_id, (totals, "completed", None))
-        except BaseException as exc:
-            write_warehouse(path, "finish_run", run_id, (totals, "failed", str(exc)[:500]))
-            raise
-        finally:
-            extractor.shutdown(wait=True, cancel_futures=True)
-    summary = ", ".join(f"{k}={v}" for k, v in sorted(totals.items()))
-    logger.info("run %d: %s", run_id, summary)
+    per_feed: list[dict[str, Any]] = []
+    with (
+        recorded_run(path, mode, settings, logger) as (run_id, totals, extractor),
+        Fetcher(settings) as fetcher,
+    ):
+        if feed_urls:
+            write_warehouse(path, "register_feeds", run_id, list(feed_urls))
+        with open_step(path) as wh:
+            feeds = wh.feed_states(feed_urls, due=mode == "scheduled")
+        totals["feeds_total"] = len(feeds)
+        logger.info("run %d (%s): fetching %d feeds", run_id, mode, len(feeds))
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        futures: list[PrefectFuture[Any]] = [
+            fetch_feeds.submit(  # type: ignore[call-overload]
+                quote(batch), fetcher, settings, f"feeds-{stamp}-{i}"
+            )
+            for i, batch in enumerate(_chunks(feeds, settings.feed_batch))
+        ]
+        for future in as_completed(futures):
+            results: list[FeedResult] = future.result()
+            for r in results:
+                if r.error:
+                    logger.warning("feed %s failed: %s", r.feed.url, r.error)
+                per_feed.append(
+                    {
+                        "url": r.feed.url,
+                        "status": r.fetch.status,
+                        "error": r.error,
+                        "entries": len(r.entries),
+                    }
+                )
+            _add(totals, write_warehouse(path, "feed_results", run_id, quote(results)))
+        fetch_and_load_pages(path, run_id, settings, fetcher, extractor, None, totals)
     report(run_id, mode, totals, per_feed)
     return {"run_id": run_id, **totals}
 
@@ -297,30 +307,16 @@ def reextract(
     logger = get_run_logger()
     settings = Settings.from_env(warehouse=Path(warehouse) if warehouse else None)
     path = settings.warehouse
-    totals: dict[str, int] = {}
-    with writing_run(path, logger.info):
-        run_id = write_warehouse(path, "start_run", None, "reextract")["run_id"]
+    with recorded_run(path, "reextract", settings, logger) as (run_id, totals, extractor):
         with open_step(path) as wh:
             stored = wh.stored_pages(since=since, until=until, site=site)
         logger.info("run %d: re-extracting %d stored pages", run_id, len(stored))
-        extractor = make_extract_pool(settings.extract_workers)
-        for _ in range(settings.extract_workers):  # spawn and import while feeds are fetched
-            extractor.submit(warm_up)
-        started = time.monotonic()
-        done = 0
-        try:
-            for batch in _chunks(stored, settings.page_batch):
-                results = reextract_batch(batch, settings.archive_path, extractor)
-                done += len(batch)
-                _add(totals, write_warehouse(path, "reextracted", run_id, quote(results)))
-                _progress(logger, run_id, done, len(stored), started)
-            write_warehouse(path, "finish_run", run_id, (totals, "completed", None))
-        except BaseException as exc:
-            write_warehouse(path, "finish_run", run_id, (totals, "failed", str(exc)[:500]))
-            raise
-        finally:
-            extractor.shutdown(wait=True, cancel_futures=True)
-    logger.info("run %d: %s", run_id, ", ".join(f"{k}={v}" for k, v in sorted(totals.items())))
+        started, done = time.monotonic(), 0
+        for batch in _chunks(stored, settings.page_batch):
+            results = reextract_batch(batch, settings.archive_path, extractor)
+            done += len(batch)
+            _add(totals, write_warehouse(path, "reextracted", run_id, quote(results)))
+            _progress(logger, run_id, done, len(stored), started)
     report(run_id, "reextract", totals, [])
     return {"run_id": run_id, **totals}
 
@@ -363,69 +359,44 @@ def backfill(
     logger = get_run_logger()
     settings = Settings.from_env(warehouse=Path(warehouse) if warehouse else None)
     path = settings.warehouse
-    totals: dict[str, int] = {}
-    with writing_run(path, logger.info):
-        run_id = write_warehouse(path, "start_run", None, "backfill")["run_id"]
-        extractor = make_extract_pool(settings.extract_workers)
-        for _ in range(settings.extract_workers):  # spawn and import while feeds are fetched
-            extractor.submit(warm_up)
-        try:
-            with Fetcher(settings) as fetcher:
-                robots = RobotsCache(fetcher)
-                limiter = HostRateLimiter(interval, robots)
-                sources: list[tuple[str, list[Discovered], list[str]]] = []
-                for url in sitemaps or []:
-                    found, errors = discover_sitemap(
-                        url,
-                        fetcher,
-                        since,
-                        until,
-                        robots,
-                        include_undated=include_undated,
-                        limiter=limiter,
-                    )
-                    sources.append((f"sitemap:{url}", found, errors))
-                for url in feeds or []:
-                    found, errors = discover_feed_archive(
-                        url,
-                        fetcher,
-                        since,
-                        until,
-                        robots,
-                        include_undated=include_undated,
-                        limiter=limiter,
-                    )
-                    sources.append((f"feed-archive:{url}", found, errors))
-                for name in url_files or []:
-                    sources.append((f"urls:{name}", read_url_list(Path(name), since, until), []))
-                feed_ids = []
-                for source, found, errors in sources:
-                    for error in errors:
-                        logger.warning("%s: %s", source, error)
-                    entries = [
-                        d.entry or Entry(guid=d.url, link=d.url, published_at=d.published_at)
-                        for d in merge_discovered(found)
-                    ]
-                    logger.info("run %d: %s: %d URLs in the window", run_id, source, len(entries))
-                    added = write_warehouse(path, "backfill_entries", run_id, (source, entries))
-                    feed_ids.append(added.pop("backfill_feed_id"))
-                    _add(totals, added)
+    with (
+        recorded_run(path, "backfill", settings, logger) as (run_id, totals, extractor),
+        Fetcher(settings) as fetcher,
+    ):
+        robots = RobotsCache(fetcher)
+        limiter = HostRateLimiter(interval, robots)
+        sources: list[tuple[str, list[Discovered], list[str]]] = []
+        for kind, urls, discover in (
+            ("sitemap", sitemaps, discover_sitemap),
+            ("feed-archive", feeds, discover_feed_archive),
+        ):
+            for url in urls or []:
+                found, errors = discover(
+                    url, fetcher, since, until, robots,
+                    include_undated=include_undated, limiter=limiter,
+                )  # fmt: skip
+                sources.append((f"{kind}:{url}", found, errors))
+        for name in url_files or []:
+            sources.append((f"urls:{name}", read_url_list(Path(name), since, until), []))
+        feed_ids = []
+        for source, found, errors in sources:
+            for error in errors:
+                logger.warning("%s: %s", source, error)
+            entries = [
+                d.entry or Entry(guid=d.url, link=d.url, published_at=d.published_at)
+                for d in merge_discovered(found)
+            ]
+            logger.info("run %d: %s: %d URLs in the window", run_id, source, len(entries))
+            added = write_warehouse(path, "backfill_entries", run_id, (source, entries))
+            feed_ids.append(added.pop("backfill_feed_id"))
+            _add(totals, added)
 
-                def gate(url: str) -> str | None:
-                    if not robots.allowed(url):
-                        return "disallowed by robots.txt"
-                    limiter.wait(url)
-                    return None
+        def gate(url: str) -> str | None:
+            if not robots.allowed(url):
+                return "disallowed by robots.txt"
+            limiter.wait(url)
+            return None
 
-                fetch_and_load_pages(
-                    path, run_id, settings, fetcher, extractor, feed_ids, totals, gate
-                )
-            write_warehouse(path, "finish_run", run_id, (totals, "completed", None))
-        except BaseException as exc:
-            write_warehouse(path, "finish_run", run_id, (totals, "failed", str(exc)[:500]))
-            raise
-        finally:
-            extractor.shutdown(wait=True, cancel_futures=True)
-    logger.info("run %d: %s", run_id, ", ".join(f"{k}={v}" for k, v in sorted(totals.items())))
+        fetch_and_load_pages(path, run_id, settings, fetcher, extractor, feed_ids, totals, gate)
     report(run_id, "backfill", totals, [])
     return {"run_id": run_id, **totals}

@@ -237,12 +237,7 @@ class Warehouse:
             "SELECT article_id, text FROM articles ANTI JOIN article_signatures USING (article_id)"
         ).fetchall()
         sigs = {int(article_id): neardup.signature(text or "") for article_id, text in rows}
-        band_rows = [
-            {"band": band, "band_hash": value, "article_id": article_id}
-            for article_id, sig in sigs.items()
-            if sig is not None
-            for band, value in enumerate(neardup.band_hashes(sig))
-        ]
+        band_rows = _band_rows(sigs)
         self._store_signatures(sigs, band_rows)
 
     # -- feed registry --------------------------------------------------------------------------
@@ -800,12 +795,7 @@ class Warehouse:
                 [hashes],
             ).fetchall():
                 earliest_by_hash[content_hash] = (int(article_id), int(cluster_id))
-        band_rows = [
-            {"band": band, "band_hash": value, "article_id": article_id}
-            for article_id, sig in sigs.items()
-            if sig is not None
-            for band, value in enumerate(neardup.band_hashes(sig))
-        ]
+        band_rows = _band_rows(sigs)
         candidates: dict[int, set[int]] = {}
         if band_rows:
             data = pa.Table.from_pylist(band_rows, schema=BAND_SCHEMA)
@@ -984,12 +974,7 @@ class Warehouse:
             )
             for article_id, (art, _, _) in changed.items()
         }
-        band_rows = [
-            {"band": band, "band_hash": value, "article_id": article_id}
-            for article_id, sig in sigs.items()
-            if sig is not None
-            for band, value in enumerate(neardup.band_hashes(sig))
-        ]
+        band_rows = _band_rows(sigs)
         self._store_signatures(sigs, band_rows)
         # Authors, categories and tags follow the latest version.
         for table in ("article_authors", "article_categories", "article_tags"):
@@ -1549,6 +1534,16 @@ def _article_row(
         "run_id": run_id,
         "version": 1,
     }
+
+
+def _band_rows(sigs: dict[int, neardup.Signature | None]) -> list[dict[str, Any]]:
+    """The LSH band rows of signed articles (none for texts too short to sign)."""
+    return [
+        {"band": band, "band_hash": value, "article_id": article_id}
+        for article_id, sig in sigs.items()
+        if sig is not None
+        for band, value in enumerate(neardup.band_hashes(sig))
+    ]
 
 
 def _publication_order(result: PageResult) -> tuple[datetime, str]:
