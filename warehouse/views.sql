@@ -25,16 +25,36 @@ SELECT a.article_id, a.url, a.title, a.site_name, a.published_at, a.language,
        a.source, a.cluster_id
 FROM articles a;
 
+-- Only clusters holding an article that is not its head (cluster_id <> article_id) can have more
+-- than one article: those are aggregated; every other article is a cluster of its own, passed
+-- through as one row (the same values the aggregates give), which keeps this cheap at 1M articles.
 CREATE OR REPLACE VIEW story_clusters AS
+WITH outlets AS NOT MATERIALIZED (
+    SELECT cluster_id, article_id, published_at, title,
+           coalesce(site_name, regexp_extract(url, '^https?://([^/]+)', 1)) AS outlet
+    FROM articles
+),
+shared AS (SELECT DISTINCT cluster_id FROM articles WHERE cluster_id <> article_id)
 SELECT cluster_id,
        count(*) AS articles,
-       count(DISTINCT coalesce(site_name, regexp_extract(url, '^https?://([^/]+)', 1))) AS outlets,
-       list(DISTINCT coalesce(site_name, regexp_extract(url, '^https?://([^/]+)', 1))) AS outlet_names,
+       count(DISTINCT outlet) AS outlets,
+       list(DISTINCT outlet) AS outlet_names,
        min(published_at) AS first_published,
        max(published_at) AS last_published,
        arg_min(title, article_id) AS title
-FROM articles
-GROUP BY cluster_id;
+FROM outlets
+WHERE cluster_id IN (SELECT cluster_id FROM shared)
+GROUP BY cluster_id
+UNION ALL
+SELECT cluster_id,
+       CAST(1 AS BIGINT),
+       CAST(outlet IS NOT NULL AS BIGINT),
+       [outlet],
+       published_at,
+       published_at,
+       title
+FROM outlets
+WHERE cluster_id NOT IN (SELECT cluster_id FROM shared);
 
 -- Metadata fill rate per outlet and day (same site and day as articles_per_site_day): the share
 -- of articles that have authors, a publication date, categories, tags and a language.
