@@ -48,6 +48,7 @@ RETRIES = 2
 RETRY_DELAYS = exponential_backoff(backoff_factor=5)
 RETRY_JITTER = 0.5
 MODES = ("manual", "scheduled", "backfill")
+PROGRESS_WIDTH = 20  # characters of the progress bar in the run log
 BACKFILL_INTERVAL = 1.0  # seconds between two requests to one host during a backfill
 
 
@@ -176,20 +177,21 @@ def _add(total: dict[str, int], counts: dict[str, int]) -> None:
         total[key] = total.get(key, 0) + value
 
 
-def _progress(logger: Any, run_id: int, done: int, total: int, started: float) -> None:
-    elapsed = time.monotonic() - started
+def progress_line(done: int, total: int, elapsed: float) -> str:
+    """`[########------------]  40% 600/1500 pages, 12.3 pages/s, ETA 1m13s`"""
     rate = done / elapsed if elapsed > 0 else 0.0
-    eta = (total - done) / rate if rate > 0 else 0.0
-    logger.info(
-        "run %d: pages %d/%d (%d%%), %.1f pages/s, ETA %dm%02ds",
-        run_id,
-        done,
-        total,
-        100 * done // max(total, 1),
-        rate,
-        eta // 60,
-        eta % 60,
+    eta = int((total - done) / rate) if rate > 0 else 0
+    filled = PROGRESS_WIDTH * done // max(total, 1)
+    bar = "#" * filled + "-" * (PROGRESS_WIDTH - filled)
+    percent = 100 * done // max(total, 1)
+    return (
+        f"[{bar}] {percent:3d}% {done}/{total} pages, {rate:.1f} pages/s,"
+        f" ETA {eta // 60}m{eta % 60:02d}s"
     )
+
+
+def _progress(logger: Any, run_id: int, done: int, total: int, started: float) -> None:
+    logger.info("run %d: %s", run_id, progress_line(done, total, time.monotonic() - started))
 
 
 def fetch_and_load_pages(
@@ -233,9 +235,7 @@ def report(run_id: int, mode: str, totals: dict[str, int], feeds: list[dict[str,
         lines += ["", "| feed | status | entries | error |", "|---|---|---|---|"]
         for f in feeds:
             error = (f["error"] or "").replace("|", "\\|")
-            lines.append(
-                f"| {f['url']} | {f['status'] or '-'} | {f['entries']} | {error} |"
-            )
+            lines.append(f"| {f['url']} | {f['status'] or '-'} | {f['entries']} | {error} |")
     create_markdown_artifact(
         markdown="\n".join(lines), key="ingest-run-report", description=f"run {run_id}"
     )

@@ -179,3 +179,12 @@ def test_serve_registers_deployments_with_their_schedules(prefect_server, tmp_pa
             serving.kill()
             _, err = serving.communicate()
     assert "Traceback" not in err
+
+
+def test_progress_line_is_a_bar_with_an_eta() -> None:
+    from flows.ingest import progress_line
+
+    line = progress_line(600, 1500, 48.8)
+    assert line.startswith("[########------------]  40% 600/1500 pages")
+    assert line.endswith("ETA 1m13s")
+    assert progress_line(1500, 1500, 100.0).startswith("[" + "#" * 20 + "] 100%")
