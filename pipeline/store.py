@@ -959,29 +959,7 @@ class Warehouse:
         self._load(
             "article_versions", [_version_row(r, r["version"]) for r in rows], VERSION_SCHEMA
         )
-        # The latest text's signature and bands replace the old ones; the cluster stays.
-        self.con.execute(
-            "DELETE FROM article_signatures WHERE article_id IN (SELECT unnest(?))", [list(changed)]
-        )
-        self.con.execute(
-            "DELETE FROM article_bands WHERE article_id IN (SELECT unnest(?))", [list(changed)]
-        )
-        sigs = {
-            article_id: (
-                neardup.Signature(art.signature, art.shingles)
-                if art.signature is not None
-                else neardup.signature(art.text)
-            )
-            for article_id, (art, _, _) in changed.items()
-        }
-        band_rows = _band_rows(sigs)
-        self._store_signatures(sigs, band_rows)
-        # Authors, categories and tags follow the latest version.
-        for table in ("article_authors", "article_categories", "article_tags"):
-            self.con.execute(
-                f"DELETE FROM {table} WHERE article_id IN (SELECT unnest(?))", [list(changed)]
-            )
-        self._load_names(rows, [art for art, _, _ in changed.values()])
+        self._replace_content({a: art for a, (art, _, _) in changed.items()}, rows)
         return len(changed)
 
     def _load_names(self, rows: list[dict[str, Any]], articles: list[Article]) -> None:
@@ -1187,14 +1165,32 @@ class Warehouse:
                 " provenance = r.provenance FROM _re r WHERE articles.article_id = r.article_id"
             )
             con.unregister("_re")
-            changed_ids = [article_id for article_id, _ in changed]
-            for table in ("article_authors", "article_categories", "article_tags"):
-                con.execute(
-                    f"DELETE FROM {table} WHERE article_id IN (SELECT unnest(?))", [changed_ids]
-                )
-            self._load_names(rows, [art for _, art in changed])
+            self._replace_content(dict(changed), rows)
         counts["articles_reextracted"] = len(changed)
         return counts
+
+    def _replace_content(self, articles: dict[int, Article], rows: list[dict[str, Any]]) -> None:
+        """After an article's text changed in place: its signature and bands, authors,
+        categories and tags follow the new text; its cluster stays."""
+        ids = list(articles)
+        for table in (
+            "article_signatures",
+            "article_bands",
+            "article_authors",
+            "article_categories",
+            "article_tags",
+        ):
+            self.con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT unnest(?))", [ids])
+        sigs = {
+            article_id: (
+                neardup.Signature(art.signature, art.shingles)
+                if art.signature is not None
+                else neardup.signature(art.text)
+            )
+            for article_id, art in articles.items()
+        }
+        self._store_signatures(sigs, _band_rows(sigs))
+        self._load_names(rows, list(articles.values()))
 
     def feed_health(self) -> list[dict[str, Any]]:
         """Each feed's polling state: ok, failing (backing off), retired (410) or new."""
