@@ -503,9 +503,9 @@ class TreeSampler(threading.Thread):
 LINE_PATTERNS: dict[str, re.Pattern[str]] = {
     "server_start": re.compile(r"Starting temporary server on"),
     "flow_begin": re.compile(r"Beginning flow run"),
-    "feeds_begin": re.compile(r"run \d+: fetching (\d+) feeds"),
-    "pages_begin": re.compile(r"run \d+: (\d+) new article pages to fetch"),
-    "pages_progress": re.compile(r"run \d+: pages (\d+)/(\d+)"),
+    "feeds_begin": re.compile(r"run \d+ \(\w+\): fetching (\d+) feeds"),
+    "pages_begin": re.compile(r"run \d+: (\d+) article pages to fetch"),
+    "pages_progress": re.compile(r"run \d+: \[[#-]+\]\s+\d+% (\d+)/(\d+) pages"),
     "summary": re.compile(r"run \d+: \w+=\d+(, \w+=\d+)+\s*$"),
     "flow_end": re.compile(r"Finished in state (\w+)"),
     "server_stop": re.compile(r"Stopping temporary server"),
