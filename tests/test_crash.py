@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "flows.cli"]
 N_PAGES = 80
 PAGE_BATCH = 10
-PAGES_DONE = re.compile(r"pages (\d+)/\d+")
+PAGES_DONE = re.compile(r"(\d+)/\d+ pages")
 PAGE_DELAY = 0.08  # seconds per page: with two requests at a time, ~3 s of pages per run
 ENV = {
     "NEWS_INGEST_ALLOW_HOSTS": "127.0.0.1",
