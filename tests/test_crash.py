@@ -276,7 +276,7 @@ def test_sigkill_at_any_moment_then_rerun_equals_an_uninterrupted_run(
         return runs[-1]
 
     # Moments from the outside: the file appearing, requests reaching the site, and the
-    # flow's own log line after each committed page batch ("pages 10/80").
+    # flow's own log line after each committed page batch ("10/80 pages").
     moments: list[tuple[str, Callable[[], bool]]] = [
         ("while opening the new warehouse", db.exists),
         ("while fetching feeds", lambda: server.hits["/feeds/one.xml"] >= 1),
