@@ -27,7 +27,6 @@ from pipeline.records import Article, Entry, FeedState, Fetch
 from pipeline.store import FeedResult, PageResult, PendingPage, StoredPage
 
 PARENT_POLL = 0.5  # seconds between an extraction worker's checks that its parent lives
-HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
 
 
 def fetch_feed_batch(
@@ -116,7 +115,6 @@ def fetch_page_batch(
     archive_root: Path,
     extractor: Executor | None,
     prefix: str,
-    on_page: Callable[[], None] | None = None,
     gate: Callable[[str], str | None] | None = None,
 ) -> list[PageResult]:
     """Fetch pages concurrently and hand each to the extraction pool as soon as it arrives, so
@@ -163,8 +161,6 @@ def fetch_page_batch(
                     pending.append((result, future))
         for result, future in pending:
             _finish(result, future.result)
-            if on_page:
-                on_page()
     finally:
         archive.close()
     return results
