@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from pipeline import neardup, schedule
+from pipeline.lsh import BandIndex
 from pipeline.records import Article, Entry, FeedState, Fetch, ParsedFeed
 from pipeline.urls import canonicalize, url_key
 
@@ -171,8 +172,12 @@ class Warehouse:
                     ) from None
                 time.sleep(LOCK_POLL)
         self.con.execute("SET TimeZone = 'UTC'")
+        # Long statements (a migration, a big query) must not draw a bar over our own output.
+        self.con.execute("SET enable_progress_bar = false")
+        self.bands = BandIndex(self.path.with_name(self.path.name + ".lsh"))
         if not read_only and migrate:
             self.migrate()
+            self.bands.open(self.con)
 
     def __enter__(self) -> Warehouse:
         return self
@@ -452,9 +457,11 @@ class Warehouse:
             if entry_rows:
                 data = pa.Table.from_pylist(entry_rows, schema=ENTRY_SCHEMA)
                 con.register("_entries", data)
-                counts["entries_new"] = _scalar(
+                # An inner join, not an anti join: DuckDB would build the anti join's hash
+                # table from all of feed_entries.
+                counts["entries_new"] = len(entry_rows) - _scalar(
                     con,
-                    "SELECT count(*) FROM _entries b ANTI JOIN feed_entries e"
+                    "SELECT count(*) FROM _entries b JOIN feed_entries e"
                     " ON e.feed_id = b.feed_id AND e.entry_key = b.entry_key",
                 )
                 # An entry whose feed `updated` date moved is fetched again (a new version);
@@ -477,13 +484,25 @@ class Warehouse:
                 )
                 con.unregister("_entries")
                 # Entries whose link names an article already stored point to it: no new fetch.
-                counts["articles_linked"] = _scalar(
-                    con,
-                    """
-                    UPDATE feed_entries SET article_id = u.article_id FROM article_urls u
-                    WHERE feed_entries.article_id IS NULL AND feed_entries.link_key = u.url_key
-                    """,
-                )
+                # The batch's links are looked up first, so article_urls is probed, not joined.
+                known = _known_keys(con, {r["link_key"] for r in entry_rows if r["link_key"]})
+                if known:
+                    con.register(
+                        "_known",
+                        pa.table(
+                            {"url_key": list(known), "article_id": list(known.values())},
+                            schema=ALIAS_SCHEMA,
+                        ),
+                    )
+                    counts["articles_linked"] = _scalar(
+                        con,
+                        """
+                        UPDATE feed_entries SET article_id = u.article_id FROM _known u
+                        WHERE feed_entries.article_id IS NULL
+                          AND feed_entries.link_key = u.url_key
+                        """,
+                    )
+                    con.unregister("_known")
             self._schedule_feeds(results, now)
         return counts
 
@@ -688,7 +707,12 @@ class Warehouse:
             # publication time within a batch, then the URL, so a rerun gives the same ids.
             fresh.sort(key=lambda pair: _publication_order(pair[0]))
             # Keys this batch can resolve: the article's own key and every URL that led to it.
-            known = _known_keys(con, {r.article.url_key for r, _ in fresh if r.article})
+            # One lookup for those and for the aliases stored further down.
+            stored_aliases, known = _lookup_keys(
+                con,
+                {k for r, _ in fresh for k in _alias_keys(r)},
+                {r.article.url_key for r, _ in fresh if r.article},
+            )
             new_rows: list[dict[str, Any]] = []
             new_articles: list[Article] = []
             # One sequence query for the batch; ids left unused by duplicates are just gaps.
@@ -735,25 +759,22 @@ class Warehouse:
                     continue
                 else:
                     article_id = known[r.article.url_key]
-                    for url in (
-                        r.page.url,
-                        r.fetch.final_url,
-                        r.article.url,
-                        r.article.canonical_url,
-                    ):
-                        if url:
-                            alias_rows.setdefault(url_key(url), article_id)
-                    alias_rows.setdefault(r.page.link_key, article_id)
+                    for key in _alias_keys(r):
+                        alias_rows.setdefault(key, article_id)
                 for feed_id, entry_key in r.page.entry_refs:
                     link_rows.append(
                         {"feed_id": feed_id, "entry_key": entry_key, "article_id": article_id}
                     )
             if alias_rows:
+                # Looked up above, so a plain insert: ON CONFLICT costs far more on a big index.
                 self._load(
                     "article_urls",
-                    [{"url_key": k, "article_id": v} for k, v in alias_rows.items()],
+                    [
+                        {"url_key": k, "article_id": v}
+                        for k, v in alias_rows.items()
+                        if k not in stored_aliases
+                    ],
                     ALIAS_SCHEMA,
-                    "ON CONFLICT (url_key) DO NOTHING",
                 )
             if link_rows:
                 con.register("_links", pa.Table.from_pylist(link_rows, schema=LINK_SCHEMA))
@@ -772,7 +793,30 @@ class Warehouse:
                     " AND feed_entries.entry_key = f.entry_key"
                 )
                 con.unregister("_failed")
+        self.refresh_band_index()
         return counts
+
+    def refresh_band_index(self, force: bool = False) -> bool:
+        """Rebuild the band index files once enough band rows are newer than them (or, with
+        `force`, whenever any are). Outside any transaction: the files hold committed rows."""
+        stale = self.bands.stale_rows(self.con)
+        if not stale or not (force or self.bands.needs_rebuild(self.con)):
+            return False
+        try:
+            self.bands.rebuild(self.con)
+        except (OSError, duckdb.Error) as exc:
+            # The files are a cache: without them probes scan DuckDB, slower but complete.
+            if force:
+                raise WarehouseError(f"cannot rebuild the band index {self.bands.folder}: {exc}")
+            return False
+        return True
+
+    def _remember_hashes(self, first: dict[str, int], known: set[str]) -> None:
+        """Index each text hash not `known` yet under the first article that had it. A plain
+        insert of what the lookup missed: ON CONFLICT costs 4x as much on a big index."""
+        rows = [{"content_hash": h, "article_id": a} for h, a in first.items() if h not in known]
+        if rows:
+            self._load("content_hashes", rows, HASH_SCHEMA)
 
     def _cluster(self, rows: list[dict[str, Any]], articles: list[Article], now: datetime) -> int:
         """Give each new article its story's cluster: the cluster of the earliest article it
@@ -788,23 +832,13 @@ class Warehouse:
                 sigs[row["article_id"]] = neardup.signature(art.text)
         hashes = sorted({row["content_hash"] for row in rows if row["content_hash"]})
         earliest_by_hash: dict[str, tuple[int, int]] = {}
+        known_hashes: set[str] = set()
         if hashes:
-            for content_hash, article_id, cluster_id in self.con.execute(
-                "SELECT content_hash, min(article_id), arg_min(cluster_id, article_id)"
-                " FROM articles WHERE content_hash IN (SELECT unnest(?)) GROUP BY content_hash",
-                [hashes],
-            ).fetchall():
-                earliest_by_hash[content_hash] = (int(article_id), int(cluster_id))
+            earliest_by_hash, known_hashes = _earliest_by_hash(self.con, hashes)
         band_rows = _band_rows(sigs)
         candidates: dict[int, set[int]] = {}
         if band_rows:
-            data = pa.Table.from_pylist(band_rows, schema=BAND_SCHEMA)
-            self.con.register("_bands", data)
-            for article_id, candidate in self.con.execute(
-                "SELECT DISTINCT n.article_id, b.article_id FROM _bands n JOIN article_bands b"
-                " ON b.band = n.band AND b.band_hash = n.band_hash"
-            ).fetchall():
-                candidates.setdefault(int(article_id), set()).add(int(candidate))
+            candidates = self.bands.candidates(self.con, band_rows)
             # Within the batch: earlier new articles are candidates of later ones.
             seen: dict[tuple[int, int], list[int]] = {}
             for b in band_rows:
@@ -812,7 +846,6 @@ class Warehouse:
             for ids in seen.values():
                 for later in ids:
                     candidates.setdefault(later, set()).update(i for i in ids if i < later)
-            self.con.unregister("_bands")
         old_ids = sorted(
             {c for cs in candidates.values() for c in cs} - {row["article_id"] for row in rows}
         )
@@ -886,6 +919,7 @@ class Warehouse:
                 [target, sorted(merged)],
             )
         self._store_signatures(sigs, band_rows)
+        self._remember_hashes({h: a for h, (a, _) in earliest_by_hash.items()}, known_hashes)
         if duplicate_rows:
             self._load("article_duplicates", duplicate_rows, DUPLICATE_SCHEMA)
         return len(duplicate_rows)
@@ -906,7 +940,8 @@ class Warehouse:
         if sig_rows:
             self._load("article_signatures", sig_rows, SIGNATURE_SCHEMA)
         if band_rows:
-            self._load("article_bands", band_rows, BAND_SCHEMA)
+            (batch,) = self._allocate("band_batch_seq", 1)
+            self._load("article_bands", [{**r, "batch": batch} for r in band_rows], BAND_SCHEMA)
 
     def _store_versions(
         self, refreshed: list[tuple[PageResult, int]], now: datetime, run_id: int
@@ -1190,6 +1225,12 @@ class Warehouse:
             for article_id, art in articles.items()
         }
         self._store_signatures(sigs, _band_rows(sigs))
+        first: dict[str, int] = {}
+        for row in sorted(rows, key=lambda r: r["article_id"]):
+            if row["content_hash"]:
+                first.setdefault(row["content_hash"], row["article_id"])
+        if first:
+            self._remember_hashes(first, _earliest_by_hash(self.con, sorted(first))[1])
         self._load_names(rows, list(articles.values()))
 
     def feed_health(self) -> list[dict[str, Any]]:
@@ -1404,8 +1445,14 @@ SIGNATURE_SCHEMA = pa.schema(
     ]
 )
 BAND_SCHEMA = pa.schema(
-    [("band", pa.uint8()), ("band_hash", pa.int64()), ("article_id", pa.int64())]
+    [
+        ("band", pa.uint8()),
+        ("band_hash", pa.int64()),
+        ("article_id", pa.int64()),
+        ("batch", pa.int64()),
+    ]
 )
+HASH_SCHEMA = pa.schema([("content_hash", pa.string()), ("article_id", pa.int64())])
 DUPLICATE_SCHEMA = pa.schema(
     [
         ("article_id", pa.int64()),
@@ -1555,13 +1602,70 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | No
     return int(rows[0][0]) if rows and rows[0][0] is not None else 0
 
 
+def _earliest_by_hash(
+    con: duckdb.DuckDBPyConnection, hashes: list[str]
+) -> tuple[dict[str, tuple[int, int]], set[str]]:
+    """For each known text hash: the first article that had it, and that article's cluster;
+    and every hash of `hashes` already indexed. Parameter lists, so both lookups probe a key's
+    index (see _known_keys)."""
+    marks = ", ".join("?" * len(hashes))
+    first = con.execute(
+        f"SELECT content_hash, article_id FROM content_hashes WHERE content_hash IN ({marks})",
+        hashes,
+    ).fetchall()
+    indexed = {h for h, _ in first}
+    if not first:
+        return {}, indexed
+    ids = sorted({int(a) for _, a in first})
+    marks = ", ".join("?" * len(ids))
+    cluster_of = dict(
+        con.execute(
+            f"SELECT article_id, cluster_id FROM articles WHERE article_id IN ({marks})", ids
+        ).fetchall()
+    )
+    return {h: (int(a), int(cluster_of[a])) for h, a in first if a in cluster_of}, indexed
+
+
+def _alias_keys(result: PageResult) -> list[str]:
+    """Every URL key that led to a new page's article: all of them name it from now on."""
+    art = result.article
+    assert art is not None
+    urls = (result.page.url, result.fetch.final_url, art.url, art.canonical_url)
+    return [url_key(u) for u in urls if u] + [result.page.link_key]
+
+
+def _lookup_keys(
+    con: duckdb.DuckDBPyConnection, aliases: set[str], article_keys: set[str]
+) -> tuple[set[str], dict[str, int]]:
+    """Which of `aliases` article_urls holds already, and the articles `article_keys` lead to
+    (through article_urls, or an article's own key): one query, as each lookup first loads
+    part of the key's index from disk."""
+    probe = sorted(aliases | article_keys)
+    own = sorted(article_keys)
+    if not probe:
+        return set(), {}
+    rows = con.execute(
+        f"SELECT url_key, article_id, TRUE FROM article_urls WHERE url_key IN ({_marks(probe)})"
+        f" UNION ALL SELECT url_key, article_id, FALSE FROM articles"
+        f" WHERE url_key IN ({_marks(own) if own else 'NULL'})",
+        probe + own,
+    ).fetchall()
+    stored = {k for k, _, alias in rows if alias}
+    return stored, {k: int(a) for k, a, _ in rows if k in article_keys}
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" * len(values))
+
+
 def _known_keys(con: duckdb.DuckDBPyConnection, keys: set[str]) -> dict[str, int]:
+    """The articles these URL keys lead to (through article_urls, and articles' own keys)."""
     if not keys:
         return {}
     # A list of parameters, not `IN (SELECT unnest(?))`: DuckDB then probes the key's index
     # instead of scanning the table (measured 106 → 21 ms at a million articles).
     ordered = sorted(keys)
-    marks = ", ".join("?" * len(ordered))
+    marks = _marks(ordered)
     rows = con.execute(
         f"SELECT url_key, article_id FROM article_urls WHERE url_key IN ({marks})"
         f" UNION ALL SELECT url_key, article_id FROM articles WHERE url_key IN ({marks})",

@@ -100,6 +100,11 @@ def grow(wh: Warehouse, start: int, stop: int, rng: np.random.Generator) -> None
                 ("articles", articles, ", ".join(articles.column_names)),
                 ("article_signatures", signatures, "article_id, signature, shingles, version"),
                 ("article_bands", band_table, "band, band_hash, article_id"),
+                (
+                    "content_hashes",
+                    articles.select(["content_hash", "article_id"]),
+                    "content_hash, article_id",
+                ),
             ):
                 con.register("_chunk", table)
                 con.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _chunk")
@@ -274,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
                 start = time.perf_counter()
                 grow(wh, have, size, rng)
                 wh.con.execute("CHECKPOINT")
+                wh.refresh_band_index()  # as the next write step would, once enough rows are new
                 built = time.perf_counter() - start
                 have = size
                 cells = measure(wh, size, rng, args.repeat)

@@ -586,6 +586,10 @@ def generate(out: Path, total: int, chunk: int, corpus: Corpus, seed: int, sigs:
             gen.chunk(wh, lo, hi)
             print(f"  {hi:>10,} articles  {time.perf_counter() - start:7.1f} s", flush=True)
         gen.load_runs(wh)
+        wh.con.execute(
+            "INSERT INTO content_hashes SELECT content_hash, min(article_id) FROM articles"
+            " GROUP BY content_hash"
+        )
         for sequence, table, column in (
             ("feed_id_seq", "feeds", "feed_id"),
             ("fetch_id_seq", "fetches", "fetch_id"),
@@ -797,6 +801,7 @@ def ingest_once(wh: Warehouse, corpus: Corpus, rep: int, size: int) -> dict[str,
             "article_authors",
             "article_categories",
             "article_tags",
+            "content_hashes",
         ):
             con.execute(f"DELETE FROM {table} WHERE {new}")
         con.execute(f"DELETE FROM fetches WHERE fetch_id > {marks['fetches']}")
