@@ -31,7 +31,8 @@ from pipeline.urls import canonicalize, registrable_host, same_site, url_key
 
 EXTRACTOR_VERSION = f"news-ingest-extract/1+trafilatura-{trafilatura.__version__}"
 
-# Which source wins each field: the first one in the tuple that offers a valid value.
+# Which source wins each field: the first one in the tuple that offers a valid value (a title
+# then loses its decorations and may yield to another source's: see `clean_title`).
 # JSON-LD is written for search engines and is the most carefully kept; OpenGraph is written for
 # social cards (titles there are sometimes shortened or teased); the feed entry describes the same
 # article but is often truncated; trafilatura's own metadata is a heuristic last resort.
@@ -75,6 +76,22 @@ TITLE_SEPARATORS = (
     "ㅣ", "：", " |", "| ",
 )
 DECORATION_SEPARATORS = tuple(s for s in TITLE_SEPARATORS if s.strip() not in (":", "："))
+# Separators some sites glue to the headline without spaces ("Headline-Politics ㅣSite"); a
+# glued decoration is cut only at another source's full headline, and only when it is short.
+GLUED_SEPARATORS = frozenset("-|｜ㅣ·•»/")
+MAX_GLUED_DECORATION = 30  # characters, separator included
+MAX_GLUED_WORDS = 3
+# Sources whose titles the publisher declares as metadata (trafilatura's title is read from them;
+# the <h1> is the headline as displayed).
+DECLARED_TITLE_SOURCES = frozenset({"jsonld", "opengraph", "microdata", "feed", "meta"})
+# A headline cut short for a card or a feed ends with one of these.
+ELLIPSES = ("…", "...")
+# Invisible characters left in headlines (soft hyphen, zero-width space, word joiner, BOM): they
+# make equal headlines compare unequal. ZWJ/ZWNJ are kept: some scripts need them.
+_INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff]")
+# Curly and low quotes folded to straight ones when titles from different sources are compared.
+_QUOTE_FOLD = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
+                             "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"'})
 AUTHOR_SPLIT = re.compile(
     r"\s*(?:,|;|\||&|/|\band\b|\bund\b|\bet\b|\by\b|\be\b|\bog\b|\boch\b|\ben\b)\s*",
     re.IGNORECASE,
@@ -400,25 +417,106 @@ def _names_site(part: str, keys: set[str]) -> bool:
 
 def _within(title: str, other: str) -> bool:
     """`title` is `other` decorated: `other` plus a site-style separator (not ": ", which
-    joins a kicker to its headline) and more on either side."""
+    joins a kicker to its headline) and more on either side, or plus a short tail glued on
+    with a separator character ("Headline-Politics")."""
     if len(other) < 12 or len(other) >= len(title) or other not in title:
         return False
     before, _, after = title.partition(other)
     before_ok = not before or any(before.endswith(sep) for sep in DECORATION_SEPARATORS)
-    after_ok = not after or any(after.startswith(sep) for sep in DECORATION_SEPARATORS)
+    after_ok = (
+        not after
+        or any(after.startswith(sep) for sep in DECORATION_SEPARATORS)
+        or _glued_decoration(after)
+    )
     return before_ok and after_ok
 
 
-def clean_title(title: str, site_names: list[str], others: list[str]) -> str:
-    """The headline without site-name and section decorations. `others` are the page's other
-    title candidates (its <h1>, other sources): when the title is one of them plus a
-    separator and more, the bare one is the headline."""
+def _glued_decoration(tail: str) -> bool:
+    """`tail` is a separator character glued to the headline, then a few words."""
+    return (
+        len(tail) >= 2
+        and len(tail) <= MAX_GLUED_DECORATION
+        and tail[0] in GLUED_SEPARATORS
+        and not tail[1].isspace()
+        and len(tail[1:].split()) <= MAX_GLUED_WORDS
+    )
+
+
+def headline_text(value: object) -> str | None:
+    """A title candidate with whitespace collapsed and invisible characters dropped."""
+    if isinstance(value, str):
+        value = _INVISIBLE.sub("", value)
+    return clean_text(value)
+
+
+def _untruncated(title: str, others: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """The full form of a headline cut short with an ellipsis ("Bridge reopens aft…"): the
+    first other candidate that starts with the cut text and goes on with more words, as
+    (source, text); None when the title is not cut or no candidate completes it."""
+    stem = next((title[: -len(e)].rstrip() for e in ELLIPSES if title.endswith(e)), None)
+    if stem is None or len(stem) < 12:
+        return None
+    folded = stem.casefold()
+    for source, other in others:
+        if other.endswith(ELLIPSES) or other[: len(stem)].casefold() != folded:
+            continue
+        if any(ch.isalnum() for ch in other[len(stem):]):
+            return source, other
+    return None
+
+
+def _displayed_headline(
+    title: str, others: list[tuple[str, str]], title_tag: str | None, site_names: list[str]
+) -> tuple[str, str] | None:
+    """When `title` is only the page's <title> (the SEO title, which JSON-LD often copies) and
+    another declared title is the headline the page displays as its <h1>, that one as
+    (source, text); None otherwise. The <h1> alone does not count: on many pages it is a
+    section heading, a kicker or the site's logo."""
+    h1 = next((text for name, text in others if name == "h1"), None)
+    if not h1 or not title_tag:
+        return None
+    key, shown = _title_key(title), _title_key(h1)
+    if shown == key or _title_key(strip_site_name(title_tag, site_names)) != key:
+        return None
+    site_keys = {name_key(s) for s in site_names if s}
+    for name, other in others:
+        if (name in DECLARED_TITLE_SOURCES and _title_key(other) == shown
+                and not _names_site(other, site_keys)):
+            return name, other
+    return None
+
+
+def _title_key(text: str) -> str:
+    """What two sources' titles share when they are the same headline: `name_key`, with curly
+    quotes folded to straight ones."""
+    return name_key(text.translate(_QUOTE_FOLD))
+
+
+def clean_title(
+    title: str,
+    site_names: list[str],
+    others: list[tuple[str, str]],
+    source: str = "",
+    title_tag: str | None = None,
+) -> tuple[str, str]:
+    """The headline without site-name and section decorations, and the source whose text it
+    is. `others` are the page's title candidates as (source, text), site names already
+    stripped. A title that is only the <title> yields to another declared title the page
+    displays as its <h1>; a title cut short with an ellipsis yields to the candidate that
+    completes it; a title that is another candidate plus a separator and more yields to the
+    bare one."""
     title = strip_site_name(title, site_names)
+    shown = _displayed_headline(title, others, title_tag, site_names)
+    if shown is not None:
+        source, title = shown
+    full = _untruncated(title, others)
+    if full is not None:
+        source, title = full
     keys = {name_key(s) for s in site_names if s}
-    for other in others:
+    for name, other in others:
         if other and _within(title, other) and not _names_site(other, keys):
-            return other
-    return title
+            return other, name
+    return title, source
 
 
 def _language(value: str | None) -> str | None:
@@ -496,6 +594,8 @@ def _valid(field_name: str, value: Any, now: datetime) -> Any:
         return split_tags(value)
     if field_name == "language":
         return _language(value)
+    if field_name == "title":
+        return headline_text(value)
     return clean_text(value)
 
 
@@ -646,10 +746,21 @@ def detect_language(text: str) -> str | None:
     return code if isinstance(code, str) and code.isalpha() else None
 
 
-def _title_candidates(page: PageMetadata | None, sources: dict[str, Candidates]) -> list[str]:
-    others = [page.h1] if page is not None and page.h1 else []
-    others.extend(c.title for c in sources.values() if c.title)
-    return [t for t in others if t]
+def _title_candidates(
+    page: PageMetadata | None, sources: dict[str, Candidates]
+) -> list[tuple[str, str]]:
+    """Every title the page offers as (source, text): its <h1> first (the headline as
+    displayed), then the sources' titles in PRECEDENCE order."""
+    out: list[tuple[str, str]] = []
+    h1 = headline_text(page.h1) if page is not None else None
+    if h1:
+        out.append(("h1", h1))
+    for name in PRECEDENCE["title"]:
+        cand = sources.get(name)
+        text = headline_text(cand.title) if cand is not None and name != "h1" else None
+        if text:
+            out.append((name, text))
+    return out
 
 
 def _merge(
@@ -687,8 +798,13 @@ def _merge(
         site_names = [c.site_name for c in sources.values() if c.site_name]
         site_names.append(registrable_host(url))
         site_names.extend(chosen["categories"] or [])
-        others = [strip_site_name(t, site_names) for t in _title_candidates(page, sources)]
-        title = clean_title(title, site_names, others)
+        others = [(name, strip_site_name(t, site_names))
+                  for name, t in _title_candidates(page, sources)]
+        # The provenance names the source whose text is kept, also when it is another's.
+        title, provenance["title"] = clean_title(
+            title, site_names, others, provenance["title"],
+            headline_text(page.title_tag) if page is not None else None,
+        )
     for key in ("image",):
         if chosen[key]:
             chosen[key] = urljoin(url, chosen[key])

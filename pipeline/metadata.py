@@ -29,7 +29,9 @@ PAGE_TYPES = frozenset({"webpage", "itempage", "collectionpage", "profilepage", 
 SITE_TYPES = frozenset({"website", "organization", "newsmediaorganization", "corporation"})
 # Meta keys (name/property/itemprop, lower-cased) read into each field of the "meta" source,
 # in order of trust: parsely and sailthru are written for analytics and rarely stale.
-META_TITLE_KEYS = ("parsely-title", "sailthru.title", "dc.title", "dcterms.title", "title")
+META_TITLE_KEYS = (
+    "parsely-title", "sailthru.title", "dc.title", "dcterms.title", "headline", "title",
+)
 META_AUTHOR_KEYS = (
     "parsely-author", "sailthru.author", "cxenseparse:author", "author", "dc.creator",
     "dcterms.creator", "byl", "citation_author",

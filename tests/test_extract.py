@@ -171,8 +171,9 @@ def _corpus_records() -> list[dict]:
 
 
 def test_corpus_every_page_extracts_text_and_metadata_floors() -> None:
-    """Floors just under what scripts/evaluate_extraction.py measures (title 0.797, published
-    day 0.977, authors F1 0.915, tags P 0.809 / R 0.843); the margin absorbs small tweaks."""
+    """Floors just under what scripts/evaluate_extraction.py measures (title 0.842 strict -
+    compared here as there, without folding quotes -, published day 0.977, authors F1 0.915,
+    tags P 0.809 / R 0.843); the margin absorbs small tweaks."""
     records = _corpus_records()
     titles = days = 0
     author_f1: list[float] = []
@@ -196,7 +197,7 @@ def test_corpus_every_page_extracts_text_and_metadata_floors() -> None:
             got = {" ".join(t.split()).casefold() for t in article.tags}
             want = {" ".join(t.split()).casefold() for t in record["topics"]}
             tp, predicted, gold = tp + len(got & want), predicted + len(got), gold + len(want)
-    assert titles / len(records) >= 0.78
+    assert titles / len(records) >= 0.82
     assert days / len(records) >= 0.965
     assert sum(author_f1) / len(author_f1) >= 0.90
     assert tp / predicted >= 0.79
@@ -238,6 +239,88 @@ def test_title_decoration_not_named_anywhere_is_cut_at_the_h1() -> None:
     head = '<meta property="og:title" content="Bridge reopens after repairs - Die Neue Zeitung">'
     article = extract_article(_page(head, h1="Bridge reopens after repairs"), URL, now=NOW)
     assert article.title == "Bridge reopens after repairs"
+    assert article.provenance["title"] == "h1"  # the text kept is the <h1>'s
+
+
+def test_title_that_is_only_the_seo_title_yields_to_the_displayed_headline() -> None:
+    seo, shown = "Bridge reopens: what drivers need to know", "Harbour bridge open again at last"
+    head = (_jsonld({"@type": "NewsArticle", "headline": seo})
+            + f'<meta property="og:title" content="{shown}">'
+            + '<meta property="og:site_name" content="Gazette">')
+    article = extract_article(_page(head, h1=shown, title_tag=f"{seo} | Gazette"), URL, now=NOW)
+    assert article.title == shown
+    assert article.provenance["title"] == "opengraph"
+    # Curly and straight quotes do not hide that og:title is the displayed headline.
+    curly = head.replace(shown, "Harbour bridge 'open again' at last")
+    article = extract_article(
+        _page(curly, h1="Harbour bridge \u2018open again\u2019 at last", title_tag=seo), URL,
+        now=NOW,
+    )
+    assert article.title == "Harbour bridge 'open again' at last"
+    assert article.provenance["title"] == "opengraph"
+
+
+def test_title_from_jsonld_kept_unless_it_only_echoes_the_title_tag() -> None:
+    seo, shown = "Bridge reopens: what drivers need to know", "Harbour bridge open again at last"
+    head = (_jsonld({"@type": "NewsArticle", "headline": seo})
+            + f'<meta property="og:title" content="{shown}">')
+    # The JSON-LD headline is not the <title>: it is an editorial choice of its own.
+    article = extract_article(_page(head, h1=shown, title_tag="Something else"), URL, now=NOW)
+    assert article.title == seo
+    assert article.provenance["title"] == "jsonld"
+    # An <h1> no declared source confirms may be a section heading: it does not count.
+    head = _jsonld({"@type": "NewsArticle", "headline": seo})
+    article = extract_article(_page(head, h1="More from the region", title_tag=seo), URL, now=NOW)
+    assert article.title == seo
+    assert article.provenance["title"] == "jsonld"
+
+
+def test_title_glued_decoration_cut_at_another_sources_headline() -> None:
+    head = ('<meta property="og:title" content="Bridge reopens after repairs-Local ㅣGazette">'
+            '<meta property="og:site_name" content="Gazette">'
+            '<meta name="headline" content="Bridge reopens after repairs">')
+    article = extract_article(_page(head, h1="Something else"), URL, now=NOW)
+    assert article.title == "Bridge reopens after repairs"
+    assert article.provenance["title"] == "meta"
+
+
+def test_title_glued_hyphen_kept_without_a_bare_headline_or_when_long() -> None:
+    head = '<meta property="og:title" content="Bridge reopens after repairs-Local">'
+    article = extract_article(_page(head, h1="Something else"), URL, now=NOW)
+    assert article.title == "Bridge reopens after repairs-Local"
+    long_tail = "Bridge reopens after repairs-and the council promises more to come"
+    head = (f'<meta property="og:title" content="{long_tail}">'
+            '<meta name="headline" content="Bridge reopens after repairs">')
+    article = extract_article(_page(head, h1="Something else"), URL, now=NOW)
+    assert article.title == long_tail
+    assert article.provenance["title"] == "opengraph"
+
+
+def test_title_cut_with_an_ellipsis_yields_to_the_full_headline() -> None:
+    head = '<meta property="og:title" content="Bridge reopens after months of rep…">'
+    full = "Bridge reopens after months of repairs and delays"
+    article = extract_article(_page(head, h1=full), URL, now=NOW)
+    assert article.title == full
+    assert article.provenance["title"] == "h1"
+    head = '<meta property="og:title" content="Bridge reopens after months of repairs?...">'
+    article = extract_article(  # the <h1> adds no words: the title was not cut
+        _page(head, h1="Bridge reopens after months of repairs?"), URL, now=NOW
+    )
+    assert article.title == "Bridge reopens after months of repairs?..."
+    assert article.provenance["title"] == "opengraph"
+
+
+def test_title_invisible_characters_dropped() -> None:
+    head = _jsonld({"@type": "NewsArticle",
+                    "headline": "Bridge\u00ad reopens after re\u00adpairs\u200b"})
+    article = extract_article(_page(head, h1="Something else"), URL, now=NOW)
+    assert article.title == "Bridge reopens after repairs"
+    assert article.provenance["title"] == "jsonld"
+    # A word joiner in the <h1> does not hide that the og:title is the <h1> plus the site.
+    head = '<meta property="og:title" content="Bridge reopens after repairs – Gazette Online">'
+    article = extract_article(_page(head, h1="Bridge reopens\u2060 after repairs"), URL, now=NOW)
+    assert article.title == "Bridge reopens after repairs"
+    assert article.provenance["title"] == "h1"
 
 
 def test_title_kicker_before_colon_is_kept() -> None:

@@ -144,3 +144,13 @@ def test_bylines_in_page_order() -> None:
 def test_dedupe_by_normalised_key() -> None:
     assert name_key("  Ｅｌｅｃｔｉｏｎ   2024 ") == "election 2024"
     assert dedupe(["Election 2024", "ELECTION  2024", "Ｅｌｅｃｔｉｏｎ 2024"]) == ["Election 2024"]
+
+
+def test_meta_headline_is_a_title_below_analytics_titles_and_above_meta_title() -> None:
+    page = """<html><head><meta name="title" content="SEO title | Site">
+    <meta name="headline" content="Bridge reopens after repairs"></head><body></body></html>"""
+    assert read_metadata_html(page).meta.title == "Bridge reopens after repairs"
+    itemprop = page.replace('name="headline"', 'itemprop="headline"')
+    assert read_metadata_html(itemprop).meta.title == "Bridge reopens after repairs"
+    parsely = page.replace("</head>", '<meta name="parsely-title" content="Parsely"></head>')
+    assert read_metadata_html(parsely).meta.title == "Parsely"
