@@ -57,7 +57,7 @@ class BandIndex:
                 return
             keys = np.load(self.folder / manifest["keys"], mmap_mode="r")
             ids = np.load(self.folder / manifest["ids"], mmap_mode="r")
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, duckdb.Error):
             return
         if len(keys) != len(ids) or len(keys) != int(manifest["rows"]):
             return

@@ -175,8 +175,9 @@ class Warehouse:
         # Long statements (a migration, a big query) must not draw a bar over our own output.
         self.con.execute("SET enable_progress_bar = false")
         self.bands = BandIndex(self.path.with_name(self.path.name + ".lsh"))
-        if not read_only and migrate:
-            self.migrate()
+        if not read_only:
+            if migrate:
+                self.migrate()
             self.bands.open(self.con)
 
     def __enter__(self) -> Warehouse:

@@ -35,6 +35,7 @@ CODE_ROOT = REPO_ROOT  # the checkout whose CLI runs (--repo); set in main
 TARGET_RATIO = 1.15
 TARGET_RSS_MB = 1536
 TARGET_304_S = 5.0
+TARGET_INTO_RATIO = 1.2  # ingest into a 1M-article warehouse against an empty one
 SAMPLE_INTERVAL = 0.2  # seconds between /proc samples of the CLI's process tree
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 INCREMENTAL_PAGES = 20  # distinct article pages behind the incremental feeds (one item each)
@@ -959,6 +960,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-limit", action="store_true", help="do not measure the limit")
     parser.add_argument(
+        "--into",
+        type=Path,
+        default=None,
+        metavar="WAREHOUSE",
+        help="also run the same ingest into a copy of this warehouse (e.g. the 1M one from"
+        " scripts/warehouse_scale.py) and compare it with the run into an empty one",
+    )
+    parser.add_argument(
         "--server",
         choices=("fast", "loopback"),
         default="fast",
@@ -979,6 +988,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--count and --feeds must be at least 1")
     if not args.pages.is_dir():
         parser.error(f"no page folder at {args.pages}")
+    if args.into is not None and not args.into.is_file():
+        parser.error(f"--into: no warehouse at {args.into}")
     if not (args.repo / "flows" / "cli.py").is_file():
         parser.error(f"no news-ingest checkout at {args.repo}")
     return args
@@ -1042,6 +1053,61 @@ def incremental(
         ),
     )
     return first, second, site.status_counts()
+
+
+def run_into(
+    big: Path, work: Path, feed_urls: list[str], per_feed: int
+) -> tuple[CliRun, int] | str:
+    """The main run again, into a copy of `big` (with its band index files, if any)."""
+    db = work / "into" / "news.duckdb"
+    db.parent.mkdir(parents=True)
+    shutil.copy(big, db)
+    lsh = big.with_name(big.name + ".lsh")
+    if lsh.is_dir():
+        shutil.copytree(lsh, db.with_name(db.name + ".lsh"))
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        before = int(con.execute("SELECT count(*) FROM articles").fetchall()[0][0])
+    try:
+        run = run_cli(
+            "run into a big warehouse",
+            ["run", "--warehouse", str(db), *[a for u in feed_urls for a in ("--feed", u)]],
+            cli_env(per_feed),
+            work / "into-run.log",
+        )
+    except RunFailed as exc:
+        return str(exc)
+    finally:
+        db.unlink(missing_ok=True)  # gigabytes: not kept even with --keep
+    return run, before
+
+
+def report_into(empty: CliRun, into: tuple[CliRun, int] | str, big: Path, count: int) -> None:
+    if isinstance(into, str):
+        print(f"\n== run into {big}: FAILED\n{into}")
+        return
+    run, before = into
+    t = Table(f"the same {count} pages into an empty warehouse and into {before:,} articles")
+    for label, a, b in (
+        ("wall time, whole run", empty.wall_s, run.wall_s),
+        ("beyond start-up", empty.beyond_startup_s, run.beyond_startup_s),
+        (
+            "page phase",
+            _span(empty.first("pages_begin"), empty.last("pages_progress")),
+            _span(run.first("pages_begin"), run.last("pages_progress")),
+        ),
+    ):
+        ratio = f"ratio {b / a:.2f}" if a and b else ""
+        if label == "beyond start-up" and a and b:
+            ratio += f"; target <= {TARGET_INTO_RATIO}: {_verdict(b / a <= TARGET_INTO_RATIO)}"
+        t.add(label, f"{_s(a)} -> {_s(b)}", ratio)
+    t.add("articles new", f"{empty.counts.get('articles_new')} -> {run.counts.get('articles_new')}")
+    peak = run.peak_process()
+    if peak is not None:
+        t.add("peak RSS, run into the big one", f"{peak.hwm_kb / 1024:.0f} MiB", peak.kind)
+    t.add("CPU of other processes", f"{empty.foreign_cpu_s:.1f} s -> {run.foreign_cpu_s:.1f} s")
+    t.print()
 
 
 def report_incremental(first: CliRun, second: CliRun, served: dict[int, int], n: int) -> None:
@@ -1134,6 +1200,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         served = site.status_counts()
         figures = warehouse_figures(db)
+        into: Any = None
+        if args.into is not None:
+            into = timed(
+                f"news-ingest run into a copy of {args.into}",
+                lambda: run_into(args.into, work, feed_urls, per_feed),
+            )
         inc: Any = None
         if args.incremental_feeds > 0:
             site.reset()
@@ -1168,6 +1240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         t.print()
     report_main(run, figures, limit, args.count, len(feed_urls), args.server, served)
+    if into is not None:
+        report_into(run, into, args.into, args.count)
     if isinstance(inc, str):
         print(f"\n== incremental run: FAILED\n{inc}")
     elif inc is not None:

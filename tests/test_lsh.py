@@ -182,3 +182,13 @@ def test_damaged_files_are_ignored_and_rebuilt(tmp_path: Path, damage: str) -> N
         clusters = _load(wh, {"https://b.example/1": _edited(1)})
         assert len(set(clusters.values())) == 1
         assert wh.refresh_band_index(force=True) and wh.bands.rows == 64
+
+
+def test_write_steps_that_skip_migrations_use_the_files(tmp_path: Path) -> None:
+    # The flow opens the warehouse once per write step, without migrating (open_step).
+    path = tmp_path / "wh.duckdb"
+    with Warehouse(path) as wh:
+        _load(wh, {"https://a.example/1": _story(1)})
+        wh.bands.rebuild(wh.con)
+    with Warehouse(path, migrate=False) as step:
+        assert step.bands.rows == 32 and step.bands.stale_rows(step.con) == 0
