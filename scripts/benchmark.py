@@ -226,6 +226,7 @@ class FastSite:
         self._server = _FastServer(("127.0.0.1", 0), _FastHandler)
         self._server.site = self
         self._thread: threading.Thread | None = None
+        self._extra: list[_FastServer] = []
         self._stamp = formatdate(time.time() - 3600, usegmt=True)
 
     @property
@@ -253,6 +254,24 @@ class FastSite:
         with self._lock:
             self.statuses.clear()
 
+    def host_urls(self, hosts: int) -> list[str]:
+        """Base URLs on `hosts` loopback addresses (127.0.0.1, .2, ...), all serving these
+        routes on the same port: distinct hosts to the fetcher's per-host limit, as feeds of
+        different outlets are."""
+        port = self._server.server_address[1]
+        urls = [self.base_url]
+        for k in range(2, hosts + 1):
+            address = f"127.0.0.{k}"
+            if not any(s.server_address[0] == address for s in self._extra):
+                server = _FastServer((address, port), _FastHandler)
+                server.site = self
+                self._extra.append(server)
+                threading.Thread(
+                    target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+                ).start()
+            urls.append(f"http://{address}:{port}")
+        return urls
+
     def start(self) -> None:
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -260,8 +279,9 @@ class FastSite:
         self._thread.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        for server in [self._server, *self._extra]:
+            server.shutdown()
+            server.server_close()
 
 
 class LoopbackAdapter:
@@ -284,6 +304,9 @@ class LoopbackAdapter:
 
     def reset(self) -> None:
         self.site.reset_stats()
+
+    def host_urls(self, hosts: int) -> list[str]:
+        return [self.base_url]  # one host only: --incremental-hosts needs the fast server
 
     def start(self) -> None:
         self.site.start()
@@ -652,7 +675,7 @@ def run_cli(label: str, args: list[str], env: dict[str, str], log_path: Path) ->
 def cli_env(max_entries: int) -> dict[str, str]:
     env = dict(os.environ)
     allowed = [h for h in env.get("NEWS_INGEST_ALLOW_HOSTS", "").split(",") if h.strip()]
-    env["NEWS_INGEST_ALLOW_HOSTS"] = ",".join(dict.fromkeys([*allowed, "127.0.0.1"]))
+    env["NEWS_INGEST_ALLOW_HOSTS"] = ",".join(dict.fromkeys([*allowed, "127.0.0.0/8"]))
     env["PYTHONUNBUFFERED"] = "1"
     env.setdefault("DO_NOT_TRACK", "1")
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -958,6 +981,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="N",
         help="feeds for the all-304 incremental run (default 500; 0 skips it)",
     )
+    parser.add_argument(
+        "--incremental-hosts",
+        type=int,
+        default=100,
+        metavar="N",
+        help="loopback addresses the incremental feeds are spread over (127.0.0.1..N; default"
+        " 100, as 500 feeds of 100 outlets; 1 puts them all on one host)",
+    )
     parser.add_argument("--skip-limit", action="store_true", help="do not measure the limit")
     parser.add_argument(
         "--into",
@@ -986,6 +1017,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.count < 1 or args.feeds < 1:
         parser.error("--count and --feeds must be at least 1")
+    if not 1 <= args.incremental_hosts <= 254:
+        parser.error("--incremental-hosts must be between 1 and 254")
     if not args.pages.is_dir():
         parser.error(f"no page folder at {args.pages}")
     if args.into is not None and not args.into.is_file():
@@ -1015,9 +1048,10 @@ def timed_or_exit(label: str, fn: Callable[[], Any]) -> Any:
 
 
 def incremental(
-    site: Site, sources: list[SourcePage], n_feeds: int, work: Path
+    site: Site, sources: list[SourcePage], n_feeds: int, hosts: int, work: Path
 ) -> tuple[CliRun, CliRun, dict[int, int]]:
-    """n_feeds feeds of one item each (over a few pages); a first run, then an all-304 one."""
+    """n_feeds feeds of one item each (over a few pages), spread over `hosts` loopback
+    addresses; a first run, then an all-304 one."""
     corpus = Corpus(
         sources,
         [
@@ -1029,11 +1063,12 @@ def incremental(
     for k, path in enumerate(corpus.page_paths):
         site.set(path, corpus.source(k).body, "text/html; charset=utf-8")
     urls = []
+    bases = site.host_urls(hosts)
     for f in range(n_feeds):
         path = f"/inc/feed-{f:04d}.xml"
         items = feed_items(corpus, site.base_url, [f % INCREMENTAL_PAGES])
         site.set(path, rss(site.base_url, f"incremental {f}", items), "application/rss+xml")
-        urls.append(site.base_url + path)
+        urls.append(bases[f % len(bases)] + path)
     db = work / "incremental" / "news.duckdb"
     env = cli_env(200)
     first = timed(
@@ -1110,8 +1145,10 @@ def report_into(empty: CliRun, into: tuple[CliRun, int] | str, big: Path, count:
     t.print()
 
 
-def report_incremental(first: CliRun, second: CliRun, served: dict[int, int], n: int) -> None:
-    t = Table(f"incremental: {n} feeds, second run where all answer 304")
+def report_incremental(
+    first: CliRun, second: CliRun, served: dict[int, int], n: int, hosts: int
+) -> None:
+    t = Table(f"incremental: {n} feeds on {hosts} hosts, second run where all answer 304")
     t.add("first run, whole", _s(first.wall_s), f"start-up {_s(first.startup_s)}")
     t.add("second run, whole", _s(second.wall_s), "spawn to exit")
     t.add("  start-up (spawn -> flow begins)", _s(second.startup_s))
@@ -1210,7 +1247,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.incremental_feeds > 0:
             site.reset()
             try:
-                inc = incremental(site, sources, args.incremental_feeds, work)
+                inc = incremental(
+                    site, sources, args.incremental_feeds, args.incremental_hosts, work
+                )
             except RunFailed as exc:
                 inc = str(exc)
     finally:
@@ -1245,7 +1284,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if isinstance(inc, str):
         print(f"\n== incremental run: FAILED\n{inc}")
     elif inc is not None:
-        report_incremental(*inc, args.incremental_feeds)
+        first, second, inc_served = inc
+        hosts = args.incremental_hosts
+        report_incremental(first, second, inc_served, args.incremental_feeds, hosts)
     if args.keep:
         print(f"\nkept: {work} (logs: *.log, seconds since spawn then the line)")
     else:
