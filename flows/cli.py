@@ -81,6 +81,16 @@ def format_rows(names: list[str], rows: Sequence[tuple[Any, ...]], fmt: str) -> 
 # -- commands -----------------------------------------------------------------------------------
 
 
+def check_task_runner(settings: Settings) -> None:
+    """NEWS_INGEST_TASK_RUNNER=dask without prefect-dask: one line, before a run starts."""
+    from flows.ingest import task_runner_for
+
+    try:
+        task_runner_for(settings)
+    except ImportError as exc:
+        raise CommandError(str(exc)) from None
+
+
 def quiet_task_logs() -> None:
     """Prefect logs every task's completion; on a terminal the flow's own lines say enough."""
     logging.getLogger("prefect.task_runs").setLevel(logging.WARNING)
@@ -91,6 +101,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     quiet_task_logs()
     settings = _settings(args)
+    check_task_runner(settings)
     # Open once here, so a broken warehouse is one clear line before Prefect starts; a run
     # writing it now is waited for.
     with Warehouse(settings.warehouse, wait=args.wait) as wh:
@@ -119,6 +130,7 @@ def cmd_reextract(args: argparse.Namespace) -> int:
 
     quiet_task_logs()
     settings = _settings(args)
+    check_task_runner(settings)
     Warehouse(settings.warehouse, read_only=True, wait=args.wait).close()
     counts = reextract(
         warehouse=str(settings.warehouse), since=args.since, until=args.until, site=args.site
@@ -160,8 +172,10 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from flows.serve import ServeError, serve
 
+    settings = _settings(args)
+    check_task_runner(settings)
     try:
-        serve(_settings(args), args.cron, args.maintenance_cron)
+        serve(settings, args.cron, args.maintenance_cron)
     except ServeError as exc:
         raise CommandError(str(exc)) from None
     return 0

@@ -1,22 +1,28 @@
 """The Prefect flows: `ingest` (feeds → entries → pages → articles → DuckDB), `reextract`
-and `maintenance`; one writer task, one writing run per warehouse at a time."""
+and `maintenance`; one writer task, one writing run per warehouse at a time.
+
+The fetch and extract tasks of `ingest` and `reextract` run where NEWS_INGEST_TASK_RUNNER says:
+on threads in the flow's process, sharing one HTTP client and a local extraction pool, or on
+Dask workers (prefect-dask), each task with its own client, extracting inline. Either way the
+results come back to the flow, whose thread alone writes the warehouse."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
-from prefect.futures import PrefectFuture, as_completed
+from prefect.context import FlowRunContext
+from prefect.futures import PrefectFuture, PrefectFutureList, as_completed
 from prefect.runtime import flow_run
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
@@ -37,9 +43,9 @@ from pipeline.discover import (
     read_url_list,
 )
 from pipeline.fetch import Fetcher
-from pipeline.records import Entry, FeedState
+from pipeline.records import Article, Entry, FeedState
 from pipeline.settings import Settings
-from pipeline.store import FeedResult, PageResult, PendingPage, Warehouse, WriterLock
+from pipeline.store import FeedResult, PageResult, PendingPage, StoredPage, Warehouse, WriterLock
 
 CONCURRENT_BATCHES = 4  # batch tasks in flight; each fetches with its own thread pool
 STEP_WAIT = 600.0  # seconds a write step waits for a reader (`news-ingest sql`) to let go
@@ -50,6 +56,116 @@ RETRY_JITTER = 0.5
 MODES = ("manual", "scheduled", "backfill")
 PROGRESS_WIDTH = 20  # characters of the progress bar in the run log
 BACKFILL_INTERVAL = 1.0  # seconds between two requests to one host during a backfill
+DASK_MISSING = "NEWS_INGEST_TASK_RUNNER=dask needs prefect-dask: pip install 'news-ingest[dask]'"
+
+
+def task_runner_for(settings: Settings, max_workers: int = CONCURRENT_BATCHES) -> TaskRunner[Any]:
+    """The task runner `settings` ask for: threads here, a Dask scheduler at dask_address, or a
+    local Dask cluster of extract_workers single-threaded processes started for the run."""
+    if settings.task_runner != "dask":
+        return ThreadPoolTaskRunner(max_workers=max_workers)  # type: ignore[arg-type]
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError:
+        raise ImportError(DASK_MISSING) from None
+    if settings.dask_address:
+        return DaskTaskRunner(address=settings.dask_address)
+    workers = max(1, settings.extract_workers)
+    return DaskTaskRunner(
+        cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True}
+    )
+
+
+class SettingsTaskRunner(TaskRunner[PrefectFuture[Any]]):
+    """Runs tasks on the runner NEWS_INGEST_TASK_RUNNER names, chosen as each flow run starts,
+    so `news-ingest run`, `serve` and work-pool deployments all honour the setting."""
+
+    def __init__(self, max_workers: int = CONCURRENT_BATCHES) -> None:
+        super().__init__()
+        self.max_workers = max_workers
+        self.chosen: TaskRunner[Any] | None = None
+        self.problem: Exception | None = None
+
+    def duplicate(self) -> Self:
+        return type(self)(self.max_workers)
+
+    def __enter__(self) -> Self:
+        try:
+            chosen = task_runner_for(Settings.from_env(), self.max_workers)
+        except (ImportError, ValueError) as exc:
+            # Raised from the flow body instead (tasks_run_here), where Prefect records the
+            # run as failed; raised here, the run would be left "Running" for ever.
+            self.problem = exc
+        else:
+            chosen.__enter__()
+            self.chosen = chosen
+        super().__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        try:
+            if self.chosen is not None:
+                self.chosen.__exit__(*exc_info)
+        finally:
+            super().__exit__(*exc_info)
+
+    def runner(self) -> TaskRunner[Any]:
+        if self.problem is not None:
+            raise self.problem
+        if self.chosen is None:
+            raise RuntimeError("The task runner must be started before submitting work.")
+        return self.chosen
+
+    def submit(  # type: ignore[override]
+        self,
+        task: Any,
+        parameters: dict[str, Any],
+        wait_for: Iterable[PrefectFuture[Any]] | None = None,
+        dependencies: dict[str, Any] | None = None,
+    ) -> PrefectFuture[Any]:
+        return self.runner().submit(task, parameters, wait_for, dependencies)
+
+    def map(  # type: ignore[override]
+        self,
+        task: Any,
+        parameters: dict[str, Any],
+        wait_for: Iterable[PrefectFuture[Any]] | None = None,
+    ) -> PrefectFutureList[PrefectFuture[Any]]:
+        return self.runner().map(task, parameters, wait_for)
+
+
+def tasks_run_here() -> bool:
+    """Whether this flow run's tasks run in its own process (threads), where they can share
+    its Fetcher and extraction pool; on Dask workers, each task builds its own."""
+    context = FlowRunContext.get()
+    runner = context.task_runner if context else None
+    if isinstance(runner, SettingsTaskRunner):
+        runner = runner.runner()
+    return runner is None or isinstance(runner, ThreadPoolTaskRunner)
+
+
+def batch_arg(batch: list[Any]) -> Any:
+    """A batch as a task argument: quoted, so Prefect does not walk it, for tasks run here;
+    bare for Dask, whose argument packing turns a quote into a plain tuple (prefect-dask#43)."""
+    return quote(batch) if tasks_run_here() else batch
+
+
+def release(future: PrefectFuture[Any]) -> None:
+    """Let the Dask worker holding a written batch's result drop it now rather than when the run
+    ends (the futures stay referenced till then); a thread's future has nothing to release."""
+    drop = getattr(getattr(future, "wrapped_future", None), "release", None)
+    if callable(drop):
+        drop()
+
+
+def task_fetcher(fetcher: Fetcher | None, settings: Settings) -> AbstractContextManager[Fetcher]:
+    """The run's shared Fetcher, or a task's own (a task on a Dask worker cannot be given one)."""
+    return nullcontext(fetcher) if fetcher is not None else Fetcher(settings)
+
+
+def run_fetcher(settings: Settings, here: bool) -> AbstractContextManager[Fetcher | None]:
+    """The Fetcher a run shares with its tasks when they run in its process; else None."""
+    return Fetcher(settings) if here else nullcontext(None)
 
 
 def open_step(path: Path) -> Warehouse:
@@ -72,16 +188,18 @@ def writing_run(path: Path, log: Callable[[str], None]) -> Iterator[None]:
 
 @contextmanager
 def recorded_run(
-    path: Path, mode: str, settings: Settings, logger: Any
-) -> Iterator[tuple[int, dict[str, int], ProcessPoolExecutor]]:
+    path: Path, mode: str, settings: Settings, logger: Any, pool: bool = True
+) -> Iterator[tuple[int, dict[str, int], ProcessPoolExecutor | None]]:
     """A writing run: the writer lock, its `runs` row (completed, or failed with the reason),
-    a warmed extraction pool, and its counts, logged at the end."""
+    a warmed extraction pool (None without `pool`: tasks on Dask extract where they run), and
+    its counts, logged at the end."""
     totals: dict[str, int] = {}
     with writing_run(path, logger.info):
         run_id = write_warehouse(path, "start_run", None, mode)["run_id"]
-        extractor = make_extract_pool(settings.extract_workers)
-        for _ in range(settings.extract_workers):  # spawn and import while feeds are fetched
-            extractor.submit(warm_up)
+        extractor = make_extract_pool(settings.extract_workers) if pool else None
+        if extractor is not None:
+            for _ in range(settings.extract_workers):  # spawn and import while feeds are fetched
+                extractor.submit(warm_up)
         try:
             yield run_id, totals, extractor
             write_warehouse(path, "finish_run", run_id, (totals, "completed", None))
@@ -89,7 +207,8 @@ def recorded_run(
             write_warehouse(path, "finish_run", run_id, (totals, "failed", str(exc)[:500]))
             raise
         finally:
-            extractor.shutdown(wait=True, cancel_futures=True)
+            if extractor is not None:
+                extractor.shutdown(wait=True, cancel_futures=True)
     logger.info("run %d: %s", run_id, ", ".join(f"{k}={v}" for k, v in sorted(totals.items())))
 
 
@@ -115,11 +234,13 @@ def run_name() -> str:
     retry_jitter_factor=RETRY_JITTER,
 )
 def fetch_feeds(
-    feeds: list[FeedState], fetcher: Fetcher, settings: Settings, prefix: str
+    feeds: list[FeedState], fetcher: Fetcher | None, settings: Settings, prefix: str
 ) -> list[FeedResult]:
-    return fetch_feed_batch(
-        feeds, fetcher, settings.archive_path, settings.max_entries_per_feed, prefix
-    )
+    """Fetch and parse a batch of feeds; `fetcher` None: with a client of the task's own."""
+    with task_fetcher(fetcher, settings) as client:
+        return fetch_feed_batch(
+            feeds, client, settings.archive_path, settings.max_entries_per_feed, prefix
+        )
 
 
 @task(
@@ -132,13 +253,29 @@ def fetch_feeds(
 )
 def fetch_pages(
     pages: list[PendingPage],
-    fetcher: Fetcher,
+    fetcher: Fetcher | None,
     settings: Settings,
-    extractor: ProcessPoolExecutor,
+    extractor: ProcessPoolExecutor | None,
     prefix: str,
     gate: Callable[[str], str | None] | None = None,
 ) -> list[PageResult]:
-    return fetch_page_batch(pages, fetcher, settings.archive_path, extractor, prefix, gate=gate)
+    """Fetch and extract a batch of pages; `fetcher` None: with a client of the task's own,
+    `extractor` None: extracting inline, in the task's process (a Dask worker's)."""
+    with task_fetcher(fetcher, settings) as client:
+        return fetch_page_batch(pages, client, settings.archive_path, extractor, prefix, gate=gate)
+
+
+@task(
+    name="reextract-pages",
+    cache_policy=NONE,
+    persist_result=False,
+    retries=RETRIES,
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_jitter_factor=RETRY_JITTER,
+)
+def reextract_pages(pages: list[StoredPage], settings: Settings) -> list[tuple[int, Article]]:
+    """Extract a batch of archived pages again, inline (the Dask path of `reextract`)."""
+    return reextract_batch(pages, settings.archive_path, None)
 
 
 @task(name="write-warehouse", cache_policy=NONE, persist_result=False)
@@ -198,8 +335,8 @@ def fetch_and_load_pages(
     path: Path,
     run_id: int,
     settings: Settings,
-    fetcher: Fetcher,
-    extractor: ProcessPoolExecutor,
+    fetcher: Fetcher | None,
+    extractor: ProcessPoolExecutor | None,
     feed_ids: list[int] | None,
     totals: dict[str, int],
     gate: Callable[[str], str | None] | None = None,
@@ -212,8 +349,8 @@ def fetch_and_load_pages(
     logger.info("run %d: %d article pages to fetch", run_id, len(pages))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     futures: list[PrefectFuture[Any]] = [
-        fetch_pages.submit(  # type: ignore[call-overload]  # quote: Prefect skips the walk
-            quote(batch), fetcher, settings, extractor, f"pages-{stamp}-{i}", gate
+        fetch_pages.submit(  # type: ignore[call-overload]
+            batch_arg(batch), fetcher, settings, extractor, f"pages-{stamp}-{i}", gate
         )
         for i, batch in enumerate(_chunks(pages, settings.page_batch))
     ]
@@ -224,6 +361,7 @@ def fetch_and_load_pages(
         _add(totals, write_warehouse(path, "page_results", run_id, quote(page_results)))
         for result in page_results:  # stored and archived: the bodies need not stay in memory
             result.fetch.body = b""
+        release(future)
         _progress(logger, run_id, done, len(pages), started)
 
 
@@ -245,7 +383,7 @@ def report(run_id: int, mode: str, totals: dict[str, int], feeds: list[dict[str,
     name="ingest",
     flow_run_name=run_name,
     persist_result=False,
-    task_runner=ThreadPoolTaskRunner(max_workers=CONCURRENT_BATCHES),  # type: ignore[arg-type]
+    task_runner=SettingsTaskRunner(),
 )
 def ingest(
     feed_urls: list[str] | None = None, warehouse: str | None = None, mode: str = "manual"
@@ -259,10 +397,13 @@ def ingest(
     settings = Settings.from_env(warehouse=Path(warehouse) if warehouse else None)
     path = settings.warehouse
     per_feed: list[dict[str, Any]] = []
+    here = tasks_run_here()
     with (
-        recorded_run(path, mode, settings, logger) as (run_id, totals, extractor),
-        Fetcher(settings) as fetcher,
+        recorded_run(path, mode, settings, logger, pool=here) as (run_id, totals, extractor),
+        run_fetcher(settings, here) as fetcher,
     ):
+        if not here:
+            logger.info("run %d: fetch and extract tasks run on Dask workers", run_id)
         if feed_urls:
             write_warehouse(path, "register_feeds", run_id, list(feed_urls))
         with open_step(path) as wh:
@@ -272,7 +413,7 @@ def ingest(
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         futures: list[PrefectFuture[Any]] = [
             fetch_feeds.submit(  # type: ignore[call-overload]
-                quote(batch), fetcher, settings, f"feeds-{stamp}-{i}"
+                batch_arg(batch), fetcher, settings, f"feeds-{stamp}-{i}"
             )
             for i, batch in enumerate(_chunks(feeds, settings.feed_batch))
         ]
@@ -290,12 +431,18 @@ def ingest(
                     }
                 )
             _add(totals, write_warehouse(path, "feed_results", run_id, quote(results)))
+            release(future)
         fetch_and_load_pages(path, run_id, settings, fetcher, extractor, None, totals)
     report(run_id, mode, totals, per_feed)
     return {"run_id": run_id, **totals}
 
 
-@flow(name="reextract", flow_run_name=run_name, persist_result=False)
+@flow(
+    name="reextract",
+    flow_run_name=run_name,
+    persist_result=False,
+    task_runner=SettingsTaskRunner(),
+)
 def reextract(
     warehouse: str | None = None,
     since: datetime | None = None,
@@ -307,18 +454,37 @@ def reextract(
     logger = get_run_logger()
     settings = Settings.from_env(warehouse=Path(warehouse) if warehouse else None)
     path = settings.warehouse
-    with recorded_run(path, "reextract", settings, logger) as (run_id, totals, extractor):
+    pool = tasks_run_here()
+    with recorded_run(path, "reextract", settings, logger, pool) as (run_id, totals, extractor):
         with open_step(path) as wh:
             stored = wh.stored_pages(since=since, until=until, site=site)
         logger.info("run %d: re-extracting %d stored pages", run_id, len(stored))
         started, done = time.monotonic(), 0
-        for batch in _chunks(stored, settings.page_batch):
-            results = reextract_batch(batch, settings.archive_path, extractor)
-            done += len(batch)
+        batches = _chunks(stored, settings.page_batch)
+        for size, results in _reextracted(batches, settings, extractor):
+            done += size
             _add(totals, write_warehouse(path, "reextracted", run_id, quote(results)))
             _progress(logger, run_id, done, len(stored), started)
     report(run_id, "reextract", totals, [])
     return {"run_id": run_id, **totals}
+
+
+def _reextracted(
+    batches: list[list[StoredPage]], settings: Settings, extractor: ProcessPoolExecutor | None
+) -> Iterator[tuple[int, list[tuple[int, Article]]]]:
+    """Each batch's size and changed articles: batch after batch through the local pool, or
+    (no pool: Dask) as `reextract-pages` tasks, in the order they complete."""
+    if extractor is not None:
+        for batch in batches:
+            yield len(batch), reextract_batch(batch, settings.archive_path, extractor)
+        return
+    sizes: dict[PrefectFuture[Any], int] = {
+        reextract_pages.submit(batch_arg(batch), settings): len(batch)  # type: ignore[call-overload]
+        for batch in batches
+    }
+    for future in as_completed(list(sizes)):
+        yield sizes[future], future.result()
+        release(future)
 
 
 @flow(name="maintenance", persist_result=False)
@@ -359,6 +525,8 @@ def backfill(
     logger = get_run_logger()
     settings = Settings.from_env(warehouse=Path(warehouse) if warehouse else None)
     path = settings.warehouse
+    if settings.task_runner == "dask":
+        logger.info("backfill runs its tasks on threads here: its per-host pacing is in-process")
     with (
         recorded_run(path, "backfill", settings, logger) as (run_id, totals, extractor),
         Fetcher(settings) as fetcher,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_WAREHOUSE = Path("warehouse") / "news.duckdb"
+TASK_RUNNERS = ("threads", "dask")
 USER_AGENT = (
     "news-ingest/0.1 (+https://github.com/news-ingest/news-ingest; feed and article fetcher)"
 )
@@ -53,6 +54,24 @@ class Settings:
     feed_batch: int = 50  # NEWS_INGEST_FEED_BATCH (feeds per Prefect task)
     page_batch: int = 100  # NEWS_INGEST_PAGE_BATCH (pages per Prefect task)
     max_entries_per_feed: int = 200  # NEWS_INGEST_MAX_ENTRIES (newest entries taken per feed)
+    # NEWS_INGEST_TASK_RUNNER: where the fetch and extract tasks run, "threads" (this process,
+    # extraction in a local process pool) or "dask" (Dask workers; needs the dask extra)
+    task_runner: str = "threads"
+    # NEWS_INGEST_DASK_ADDRESS: the Dask scheduler, e.g. tcp://10.0.0.5:8786; empty with
+    # task_runner "dask" starts a local Dask cluster for each run (extract_workers processes)
+    dask_address: str = ""
+
+    def __post_init__(self) -> None:
+        if self.task_runner not in TASK_RUNNERS:
+            raise ValueError(
+                f"NEWS_INGEST_TASK_RUNNER must be one of {', '.join(TASK_RUNNERS)},"
+                f" got {self.task_runner!r}"
+            )
+        if self.dask_address and self.task_runner != "dask":
+            raise ValueError(
+                "NEWS_INGEST_DASK_ADDRESS is set but NEWS_INGEST_TASK_RUNNER is not dask:"
+                " set NEWS_INGEST_TASK_RUNNER=dask to run on that cluster"
+            )
 
     @property
     def archive_path(self) -> Path:
@@ -83,6 +102,8 @@ class Settings:
             "feed_batch": _env_int("NEWS_INGEST_FEED_BATCH", 50),
             "page_batch": _env_int("NEWS_INGEST_PAGE_BATCH", 100),
             "max_entries_per_feed": _env_int("NEWS_INGEST_MAX_ENTRIES", 200),
+            "task_runner": (env.get("NEWS_INGEST_TASK_RUNNER") or "threads").strip().lower(),
+            "dask_address": (env.get("NEWS_INGEST_DASK_ADDRESS") or "").strip(),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

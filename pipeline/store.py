@@ -817,7 +817,9 @@ class Warehouse:
         except (OSError, duckdb.Error) as exc:
             # The files are a cache: without them probes scan DuckDB, slower but complete.
             if force:
-                raise WarehouseError(f"cannot rebuild the band index {self.bands.folder}: {exc}")
+                raise WarehouseError(
+                    f"cannot rebuild the band index {self.bands.folder}: {exc}"
+                ) from exc
             return False
         return True
 
