@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,11 +26,10 @@ from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
 from pipeline.batches import (
+    ExtractPool,
     fetch_feed_batch,
     fetch_page_batch,
-    make_extract_pool,
     reextract_batch,
-    warm_up,
 )
 from pipeline.discover import (
     Discovered,
@@ -48,6 +46,7 @@ from pipeline.settings import Settings
 from pipeline.store import FeedResult, PageResult, PendingPage, StoredPage, Warehouse, WriterLock
 
 CONCURRENT_BATCHES = 4  # batch tasks in flight; each fetches with its own thread pool
+FEEDS_PER_WRITE = 250  # feed results gathered into one write step
 STEP_WAIT = 600.0  # seconds a write step waits for a reader (`news-ingest sql`) to let go
 # Network tasks record fetch errors rather than raise; these retries cover the unexpected.
 RETRIES = 2
@@ -189,17 +188,16 @@ def writing_run(path: Path, log: Callable[[str], None]) -> Iterator[None]:
 @contextmanager
 def recorded_run(
     path: Path, mode: str, settings: Settings, logger: Any, pool: bool = True
-) -> Iterator[tuple[int, dict[str, int], ProcessPoolExecutor | None]]:
+) -> Iterator[tuple[int, dict[str, int], ExtractPool | None]]:
     """A writing run: the writer lock, its `runs` row (completed, or failed with the reason),
-    a warmed extraction pool (None without `pool`: tasks on Dask extract where they run), and
-    its counts, logged at the end."""
+    an extraction pool, started on first need (None without `pool`: tasks on Dask extract
+    where they run), and its counts, logged at the end."""
     totals: dict[str, int] = {}
     with writing_run(path, logger.info):
         run_id = write_warehouse(path, "start_run", None, mode)["run_id"]
-        extractor = make_extract_pool(settings.extract_workers) if pool else None
-        if extractor is not None:
-            for _ in range(settings.extract_workers):  # spawn and import while feeds are fetched
-                extractor.submit(warm_up)
+        # Started when the first feed with entries arrives (or the first page is submitted),
+        # so the workers spawn and import while the other feeds are fetched.
+        extractor = ExtractPool(settings.extract_workers) if pool else None
         try:
             yield run_id, totals, extractor
             write_warehouse(path, "finish_run", run_id, (totals, "completed", None))
@@ -234,12 +232,17 @@ def run_name() -> str:
     retry_jitter_factor=RETRY_JITTER,
 )
 def fetch_feeds(
-    feeds: list[FeedState], fetcher: Fetcher | None, settings: Settings, prefix: str
+    feeds: list[FeedState],
+    fetcher: Fetcher | None,
+    settings: Settings,
+    prefix: str,
+    on_entries: Callable[[], Any] | None = None,
 ) -> list[FeedResult]:
-    """Fetch and parse a batch of feeds; `fetcher` None: with a client of the task's own."""
+    """Fetch and parse a batch of feeds; `fetcher` None: with a client of the task's own.
+    `on_entries` is called once a feed has entries (the run then starts its extraction pool)."""
     with task_fetcher(fetcher, settings) as client:
         return fetch_feed_batch(
-            feeds, client, settings.archive_path, settings.max_entries_per_feed, prefix
+            feeds, client, settings.archive_path, settings.max_entries_per_feed, prefix, on_entries
         )
 
 
@@ -255,7 +258,7 @@ def fetch_pages(
     pages: list[PendingPage],
     fetcher: Fetcher | None,
     settings: Settings,
-    extractor: ProcessPoolExecutor | None,
+    extractor: ExtractPool | None,
     prefix: str,
     gate: Callable[[str], str | None] | None = None,
 ) -> list[PageResult]:
@@ -336,7 +339,7 @@ def fetch_and_load_pages(
     run_id: int,
     settings: Settings,
     fetcher: Fetcher | None,
-    extractor: ProcessPoolExecutor | None,
+    extractor: ExtractPool | None,
     feed_ids: list[int] | None,
     totals: dict[str, int],
     gate: Callable[[str], str | None] | None = None,
@@ -411,12 +414,16 @@ def ingest(
         totals["feeds_total"] = len(feeds)
         logger.info("run %d (%s): fetching %d feeds", run_id, mode, len(feeds))
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        on_entries = extractor.start if extractor is not None else None
         futures: list[PrefectFuture[Any]] = [
             fetch_feeds.submit(  # type: ignore[call-overload]
-                batch_arg(batch), fetcher, settings, f"feeds-{stamp}-{i}"
+                batch_arg(batch), fetcher, settings, f"feeds-{stamp}-{i}", on_entries
             )
             for i, batch in enumerate(_chunks(feeds, settings.feed_batch))
         ]
+        # Feed batches are written FEEDS_PER_WRITE at a time: each write step opens the
+        # warehouse and commits, a fixed cost that a run of unchanged feeds would mostly be.
+        unwritten: list[FeedResult] = []
         for future in as_completed(futures):
             results: list[FeedResult] = future.result()
             for r in results:
@@ -430,8 +437,13 @@ def ingest(
                         "entries": len(r.entries),
                     }
                 )
-            _add(totals, write_warehouse(path, "feed_results", run_id, quote(results)))
+            unwritten.extend(results)
             release(future)
+            if len(unwritten) >= FEEDS_PER_WRITE:
+                _add(totals, write_warehouse(path, "feed_results", run_id, quote(unwritten)))
+                unwritten = []
+        if unwritten:
+            _add(totals, write_warehouse(path, "feed_results", run_id, quote(unwritten)))
         fetch_and_load_pages(path, run_id, settings, fetcher, extractor, None, totals)
     report(run_id, mode, totals, per_feed)
     return {"run_id": run_id, **totals}
@@ -470,7 +482,7 @@ def reextract(
 
 
 def _reextracted(
-    batches: list[list[StoredPage]], settings: Settings, extractor: ProcessPoolExecutor | None
+    batches: list[list[StoredPage]], settings: Settings, extractor: ExtractPool | None
 ) -> Iterator[tuple[int, list[tuple[int, Article]]]]:
     """Each batch's size and changed articles: batch after batch through the local pool, or
     (no pool: Dask) as `reextract-pages` tasks, in the order they complete."""
@@ -489,11 +501,14 @@ def _reextracted(
 
 @flow(name="maintenance", persist_result=False)
 def maintenance(warehouse: str | None = None) -> dict[str, int]:
-    """Nightly: checkpoint the warehouse (fold the write-ahead log in) and report feed health."""
+    """Nightly: checkpoint the warehouse (fold the write-ahead log in), bring the band index
+    files up to date, and report feed health."""
     logger = get_run_logger()
     settings = Settings.from_env(warehouse=Path(warehouse) if warehouse else None)
     with writing_run(settings.warehouse, logger.info), open_step(settings.warehouse) as wh:
         wh.con.execute("CHECKPOINT")
+        if wh.refresh_band_index(force=True):
+            logger.info("maintenance: band index rebuilt, %d band rows", wh.bands.rows)
         health = wh.feed_health()
     failing = [f for f in health if f["state"] in ("failing", "retired")]
     for f in failing:

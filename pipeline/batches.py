@@ -30,15 +30,26 @@ PARENT_POLL = 0.5  # seconds between an extraction worker's checks that its pare
 
 
 def fetch_feed_batch(
-    feeds: list[FeedState], fetcher: Fetcher, archive_root: Path, max_entries: int, prefix: str
+    feeds: list[FeedState],
+    fetcher: Fetcher,
+    archive_root: Path,
+    max_entries: int,
+    prefix: str,
+    on_entries: Callable[[], None] | None = None,
 ) -> list[FeedResult]:
-    """Fetch feeds concurrently (conditional GET), archive their bytes and parse them."""
+    """Fetch feeds concurrently (conditional GET), archive their bytes and parse them.
+    `on_entries()` is called as soon as a feed turns out to have entries (pages may follow)."""
     archive = ArchiveWriter(archive_root, prefix)
+
+    def fetch_one(feed: FeedState) -> FeedResult:
+        result = _fetch_feed(feed, fetcher, archive, max_entries)
+        if on_entries is not None and result.entries:
+            on_entries()
+        return result
+
     try:
         with ThreadPoolExecutor(max_workers=max(1, fetcher.settings.fetch_workers)) as threads:
-            return list(
-                threads.map(lambda feed: _fetch_feed(feed, fetcher, archive, max_entries), feeds)
-            )
+            return list(threads.map(fetch_one, feeds))
     finally:
         archive.close()
 
@@ -87,6 +98,41 @@ def make_extract_pool(workers: int) -> ProcessPoolExecutor:
         initializer=exit_with_parent,
         initargs=(os.getpid(),),
     )
+
+
+class ExtractPool(Executor):
+    """The extraction process pool, started (and warmed) on first need: a run whose feeds all
+    answer 304 never spawns workers and imports trafilatura in each, which on a small machine
+    would take the CPU the fetching needs."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = max(1, workers)
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def started(self) -> bool:
+        return self._pool is not None
+
+    def start(self) -> ProcessPoolExecutor:
+        """Start the workers and have them import the extraction stack; idempotent."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = make_extract_pool(self.workers)
+                for _ in range(self.workers):
+                    self._pool.submit(warm_up)
+            return self._pool
+
+    def submit(  # type: ignore[override]
+        self, fn: Callable[..., Article], /, *args: object, **kwargs: object
+    ) -> Future[Article]:
+        return self.start().submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 def exit_with_parent(parent_pid: int) -> None:

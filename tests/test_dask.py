@@ -81,7 +81,7 @@ def runs(prefect_server: str, cluster: tuple[str, Client], tmp_path_factory) -> 
         threads = ingest(feed_urls=feeds, warehouse=str(threads_db))
         env.setenv("NEWS_INGEST_TASK_RUNNER", "dask")
         env.setenv("NEWS_INGEST_DASK_ADDRESS", address)
-        env.setattr(flows.ingest, "make_extract_pool", no_local_pool)
+        env.setattr(flows.ingest, "ExtractPool", no_local_pool)
         hits = {p: site.hits[p] for p in sample.article_paths}
         with get_task_stream(client) as stream:
             on_dask = ingest(feed_urls=feeds, warehouse=str(dask_db))

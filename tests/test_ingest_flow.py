@@ -9,6 +9,7 @@ import pytest
 
 from flows.ingest import ingest
 from pipeline.archive import read_record
+from pipeline.batches import ExtractPool
 from pipeline.store import Warehouse
 
 CONTENT_TABLES = (
@@ -118,6 +119,23 @@ def test_second_run_changes_nothing_and_fetches_no_page(ingested) -> None:  # ty
     for path in sample.feed_paths:
         assert site.statuses(path)[-1] == 304
     assert {p: site.hits[p] for p in sample.article_paths} == page_hits
+
+
+def test_a_run_of_unchanged_feeds_starts_no_extraction_workers(
+    ingested, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    _, _, db, feeds, _ = ingested
+    started: list[bool] = []
+    real_start = ExtractPool.start
+
+    def observed_start(self: ExtractPool):  # type: ignore[no-untyped-def]
+        started.append(True)
+        return real_start(self)
+
+    monkeypatch.setattr(ExtractPool, "start", observed_start)
+    counts = run_ingest(feeds, db)
+    assert counts["feeds_not_modified"] > 0 and counts.get("pages_fetched", 0) == 0
+    assert started == []
 
 
 def test_conditional_get_sends_stored_validators(ingested) -> None:  # type: ignore[no-untyped-def]
