@@ -52,6 +52,15 @@ STEP_WAIT = 600.0  # seconds a write step waits for a reader (`news-ingest sql`)
 RETRIES = 2
 RETRY_DELAYS = exponential_backoff(backoff_factor=5)
 RETRY_JITTER = 0.5
+# The batch tasks: results kept in memory only (never cached or persisted: they carry page
+# bodies), retried with backoff when something unexpected raises.
+BATCH_TASK: dict[str, Any] = {
+    "cache_policy": NONE,
+    "persist_result": False,
+    "retries": RETRIES,
+    "retry_delay_seconds": RETRY_DELAYS,
+    "retry_jitter_factor": RETRY_JITTER,
+}
 MODES = ("manual", "scheduled", "backfill")
 PROGRESS_WIDTH = 20  # characters of the progress bar in the run log
 BACKFILL_INTERVAL = 1.0  # seconds between two requests to one host during a backfill
@@ -223,14 +232,7 @@ def run_name() -> str:
     return f"{flow_run.flow_name}-{now}"
 
 
-@task(
-    name="fetch-feeds",
-    cache_policy=NONE,
-    persist_result=False,
-    retries=RETRIES,
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_jitter_factor=RETRY_JITTER,
-)
+@task(name="fetch-feeds", **BATCH_TASK)
 def fetch_feeds(
     feeds: list[FeedState],
     fetcher: Fetcher | None,
@@ -246,14 +248,7 @@ def fetch_feeds(
         )
 
 
-@task(
-    name="fetch-extract-pages",
-    cache_policy=NONE,
-    persist_result=False,
-    retries=RETRIES,
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_jitter_factor=RETRY_JITTER,
-)
+@task(name="fetch-extract-pages", **BATCH_TASK)
 def fetch_pages(
     pages: list[PendingPage],
     fetcher: Fetcher | None,
@@ -268,14 +263,7 @@ def fetch_pages(
         return fetch_page_batch(pages, client, settings.archive_path, extractor, prefix, gate=gate)
 
 
-@task(
-    name="reextract-pages",
-    cache_policy=NONE,
-    persist_result=False,
-    retries=RETRIES,
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_jitter_factor=RETRY_JITTER,
-)
+@task(name="reextract-pages", **BATCH_TASK)
 def reextract_pages(pages: list[StoredPage], settings: Settings) -> list[tuple[int, Article]]:
     """Extract a batch of archived pages again, inline (the Dask path of `reextract`)."""
     return reextract_batch(pages, settings.archive_path, None)
