@@ -51,7 +51,7 @@ class Settings:
     extract_workers: int = field(
         default_factory=lambda: os.cpu_count() or 1
     )  # NEWS_INGEST_EXTRACT_WORKERS
-    feed_batch: int = 50  # NEWS_INGEST_FEED_BATCH (feeds per Prefect task)
+    feed_batch: int = 125  # NEWS_INGEST_FEED_BATCH (feeds per Prefect task)
     page_batch: int = 100  # NEWS_INGEST_PAGE_BATCH (pages per Prefect task)
     max_entries_per_feed: int = 200  # NEWS_INGEST_MAX_ENTRIES (newest entries taken per feed)
     # NEWS_INGEST_TASK_RUNNER: where the fetch and extract tasks run, "threads" (this process,
@@ -99,7 +99,7 @@ class Settings:
             "per_host": _env_int("NEWS_INGEST_PER_HOST", 2),
             "fetch_workers": _env_int("NEWS_INGEST_FETCH_WORKERS", 16),
             "extract_workers": _env_int("NEWS_INGEST_EXTRACT_WORKERS", os.cpu_count() or 1),
-            "feed_batch": _env_int("NEWS_INGEST_FEED_BATCH", 50),
+            "feed_batch": _env_int("NEWS_INGEST_FEED_BATCH", 125),
             "page_batch": _env_int("NEWS_INGEST_PAGE_BATCH", 100),
             "max_entries_per_feed": _env_int("NEWS_INGEST_MAX_ENTRIES", 200),
             "task_runner": (env.get("NEWS_INGEST_TASK_RUNNER") or "threads").strip().lower(),
