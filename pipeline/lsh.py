@@ -150,8 +150,8 @@ class BandIndex:
         tmp = self.folder / (MANIFEST + ".tmp")
         tmp.write_text(json.dumps(manifest), "utf-8")
         os.replace(tmp, self.folder / MANIFEST)
-        for old in self.folder.glob("*.npy"):
-            if old.name not in (keys_name, ids_name):
+        for old in [*self.folder.glob("*.npy"), *self.folder.glob("*.tmp")]:
+            if old.name not in (keys_name, ids_name):  # older files, leftovers of a killed run
                 old.unlink(missing_ok=True)
         self.open(con)
         return at
