@@ -102,9 +102,9 @@ class BandIndex:
         ).fetchall()
         return int(rows[0][0])
 
-    def needs_rebuild(self, con: duckdb.DuckDBPyConnection) -> bool:
-        stale = self.stale_rows(con)
-        return stale > max(REBUILD_MIN_ROWS, REBUILD_SHARE * self.rows)
+    def due(self, stale_rows: int) -> bool:
+        """Whether that many newer rows call for a rebuild."""
+        return stale_rows > max(REBUILD_MIN_ROWS, REBUILD_SHARE * self.rows)
 
     def rebuild(self, con: duckdb.DuckDBPyConnection) -> int:
         """Write every committed band row, sorted by key, to new files; switch the manifest
