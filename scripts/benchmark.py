@@ -1049,9 +1049,10 @@ def timed_or_exit(label: str, fn: Callable[[], Any]) -> Any:
 
 def incremental(
     site: Site, sources: list[SourcePage], n_feeds: int, hosts: int, work: Path
-) -> tuple[CliRun, CliRun, dict[int, int]]:
+) -> tuple[CliRun, CliRun, dict[int, int], int]:
     """n_feeds feeds of one item each (over a few pages), spread over `hosts` loopback
-    addresses; a first run, then an all-304 one."""
+    addresses (as many as the site can serve); a first run, then an all-304 one, and the
+    number of hosts used."""
     corpus = Corpus(
         sources,
         [
@@ -1087,7 +1088,7 @@ def incremental(
             "incremental run 2", ["run", "--warehouse", str(db)], env, work / "incremental-2.log"
         ),
     )
-    return first, second, site.status_counts()
+    return first, second, site.status_counts(), len(bases)
 
 
 def run_into(
@@ -1284,8 +1285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if isinstance(inc, str):
         print(f"\n== incremental run: FAILED\n{inc}")
     elif inc is not None:
-        first, second, inc_served = inc
-        hosts = args.incremental_hosts
+        first, second, inc_served, hosts = inc
         report_incremental(first, second, inc_served, args.incremental_feeds, hosts)
     if args.keep:
         print(f"\nkept: {work} (logs: *.log, seconds since spawn then the line)")
