@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -15,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from flows.api import ApiError, TemporaryServer, prefect_api
 from flows.serve import DEFAULT_CRON, DEFAULT_MAINTENANCE_CRON
 from pipeline.settings import Settings
 from pipeline.store import Warehouse, WarehouseError
@@ -111,7 +113,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 " or pass `--feed URL`"
             )
     mode = "scheduled" if args.due else "manual"
-    counts = ingest(feed_urls=args.feed or None, warehouse=str(settings.warehouse), mode=mode)
+    with prefect_api(args.prefect_server):
+        counts = ingest(feed_urls=args.feed or None, warehouse=str(settings.warehouse), mode=mode)
     print(summary_line(counts))
     return 0
 
@@ -132,9 +135,10 @@ def cmd_reextract(args: argparse.Namespace) -> int:
     settings = _settings(args)
     check_task_runner(settings)
     Warehouse(settings.warehouse, read_only=True, wait=args.wait).close()
-    counts = reextract(
-        warehouse=str(settings.warehouse), since=args.since, until=args.until, site=args.site
-    )
+    with prefect_api(args.prefect_server):
+        counts = reextract(
+            warehouse=str(settings.warehouse), since=args.since, until=args.until, site=args.site
+        )
     print(
         f"run {counts['run_id']}: {counts.get('pages_reextracted', 0)} stored pages"
         f" re-extracted, {counts.get('articles_reextracted', 0)} articles changed"
@@ -155,16 +159,17 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     quiet_task_logs()
     settings = _settings(args)
     Warehouse(settings.warehouse, wait=args.wait).close()
-    counts = backfill(
-        since=args.since,
-        until=args.until,
-        sitemaps=args.sitemap,
-        feeds=args.feed,
-        url_files=[str(Path(n).resolve()) for n in args.urls or []],
-        warehouse=str(settings.warehouse),
-        interval=args.interval,
-        include_undated=args.include_undated,
-    )
+    with prefect_api(args.prefect_server):
+        counts = backfill(
+            since=args.since,
+            until=args.until,
+            sitemaps=args.sitemap,
+            feeds=args.feed,
+            url_files=[str(Path(n).resolve()) for n in args.urls or []],
+            warehouse=str(settings.warehouse),
+            interval=args.interval,
+            include_undated=args.include_undated,
+        )
     print(summary_line(counts))
     return 0
 
@@ -293,7 +298,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from flows.demo import run_demo
 
-    return run_demo(_settings(args))
+    return run_demo(_settings(args), args.prefect_server)
 
 
 # -- parser -------------------------------------------------------------------------------------
@@ -331,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only the feeds whose next fetch time has come (what `serve` runs)",
     )
-    run.set_defaults(handler=cmd_run)
+    run.set_defaults(handler=cmd_run, runs_flows=True)
 
     back = sub.add_parser(
         "backfill", parents=[common], help="ingest the articles of a past window, politely"
@@ -351,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument(
         "--include-undated", action="store_true", help="also take sitemap URLs with no date"
     )
-    back.set_defaults(handler=cmd_backfill)
+    back.set_defaults(handler=cmd_backfill, runs_flows=True)
 
     serve = sub.add_parser(
         "serve", parents=[common], help="serve the scheduled ingest and nightly maintenance"
@@ -370,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     reex.add_argument("--since", type=_date, metavar="DATE", help="published on or after")
     reex.add_argument("--until", type=_date, metavar="DATE", help="published before")
     reex.add_argument("--site", metavar="NAME", help="site name or host")
-    reex.set_defaults(handler=cmd_reextract)
+    reex.set_defaults(handler=cmd_reextract, runs_flows=True)
 
     feeds = sub.add_parser("feeds", help="manage the feed registry")
     feeds_sub = feeds.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
@@ -413,15 +418,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo", parents=[common], help="serve a generated news site on 127.0.0.1 and ingest it"
     )
-    demo.set_defaults(handler=cmd_demo)
+    demo.set_defaults(handler=cmd_demo, runs_flows=True)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.prefect_server = None
+    if getattr(args, "runs_flows", False) and not os.environ.get("PREFECT_API_URL"):
+        # Booted now, it starts while the command imports its flows (see flows/api.py).
+        args.prefect_server = TemporaryServer()
+        args.prefect_server.start()
     try:
         return int(args.handler(args))
-    except (CommandError, WarehouseError, ValueError) as exc:
+    except (CommandError, WarehouseError, ApiError, ValueError) as exc:
         print(f"news-ingest: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -431,6 +441,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("news_ingest").debug("unexpected error", exc_info=True)
         print(f"news-ingest: error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if args.prefect_server is not None:
+            args.prefect_server.stop()
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
+from flows.api import TemporaryServer, prefect_api
 from pipeline.loopback import LoopbackSite
 from pipeline.sample_site import build_sample_site
 from pipeline.settings import DEFAULT_WAREHOUSE, Settings
@@ -45,7 +46,7 @@ def _allow_loopback() -> None:
         os.environ["NEWS_INGEST_ALLOW_HOSTS"] = ",".join([*allowed, "127.0.0.1"])
 
 
-def run_demo(settings: Settings) -> int:
+def run_demo(settings: Settings, prefect_server: TemporaryServer | None = None) -> int:
     from flows.cli import format_rows, quiet_task_logs, summary_line
     from flows.ingest import ingest
 
@@ -62,11 +63,12 @@ def run_demo(settings: Settings) -> int:
     )
     print(f"Ingesting into {settings.warehouse} ...")
     try:
-        counts = ingest(feed_urls=feeds, warehouse=str(settings.warehouse))
-        # The site moves on: one article is updated in place and its Atom feed says so.
-        site.load(sample.updated_routes())
-        print("\nOne article was updated on the site; running again ...")
-        again = ingest(feed_urls=feeds, warehouse=str(settings.warehouse))
+        with prefect_api(prefect_server):
+            counts = ingest(feed_urls=feeds, warehouse=str(settings.warehouse))
+            # The site moves on: one article is updated in place and its Atom feed says so.
+            site.load(sample.updated_routes())
+            print("\nOne article was updated on the site; running again ...")
+            again = ingest(feed_urls=feeds, warehouse=str(settings.warehouse))
     finally:
         site.stop()
     print()
