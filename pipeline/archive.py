@@ -14,10 +14,13 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from pipeline.fetch import decode_body
 from pipeline.records import Fetch
 
-# Headers that describe the transfer, not the payload: the archive stores decoded bytes.
 GZIP_LEVEL = 1  # records are written once and read rarely: speed over the last 15% of size
+# A payload kept as sent (gzip, br) gains nothing from compression: its member only stores it.
+STORED_LEVEL = 0
+# Headers that describe the transfer, not the payload as stored.
 TRANSFER_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content-length"})
 
 
@@ -43,10 +46,14 @@ class ArchiveWriter:
         """Archive a fetch that got a response body, and note where it went on the fetch."""
         if fetch.status is None or not fetch.body:
             return
+        # The payload as sent when the fetcher kept it (its Content-Encoding stays, and readers
+        # decode it); otherwise the decoded body.
+        payload = fetch.raw_body or fetch.body
+        dropped = TRANSFER_HEADERS - {"content-encoding"} if fetch.raw_body else TRANSFER_HEADERS
         http_headers = StatusAndHeaders(
             f"{fetch.status} {'OK' if fetch.status == 200 else ''}".strip(),
-            [(k, v) for k, v in fetch.headers.items() if k not in TRANSFER_HEADERS]
-            + [("Content-Length", str(len(fetch.body)))],
+            [(k, v) for k, v in fetch.headers.items() if k not in dropped]
+            + [("Content-Length", str(len(payload)))],
             protocol="HTTP/1.1",
         )
         plain = io.BytesIO()
@@ -54,15 +61,18 @@ class ArchiveWriter:
         record = writer.create_warc_record(
             fetch.final_url or fetch.url,
             "response",
-            payload=io.BytesIO(fetch.body),
+            payload=io.BytesIO(payload),
             http_headers=http_headers,
             warc_headers_dict={"WARC-Date": fetch.started_at.strftime("%Y-%m-%dT%H:%M:%SZ")},
         )
         writer.write_record(record)
         # One gzip member per record, as WARC readers expect, compressed outside the lock and
-        # at GZIP_LEVEL: warcio's fixed level 9 cost the flow ~14 ms of CPU a page.
-        compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        # at GZIP_LEVEL: warcio's fixed level 9 cost the flow ~14 ms of CPU a page, level 1
+        # still ~2 ms, a stored member of the compressed payload ~0.1 ms.
+        level = STORED_LEVEL if fetch.raw_body else GZIP_LEVEL
+        compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
         member = compressor.compress(plain.getvalue()) + compressor.flush()
+        fetch.raw_body = b""
         with self._lock:
             out = self._open()
             offset = out.tell()
@@ -91,5 +101,9 @@ def read_record(root: Path, warc_file: str, offset: int) -> tuple[str, dict[str,
                 k.lower(): v
                 for k, v in (record.http_headers.headers if record.http_headers else [])
             }
-            return url, headers, record.content_stream().read()
+            # Decoded by the fetcher's own decoders: warcio's brotli reader fails on brotli 1.1+.
+            body = record.raw_stream.read()
+            if encoding := headers.get("content-encoding"):
+                body = decode_body(body, encoding)
+            return url, {k: v for k, v in headers.items() if k not in TRANSFER_HEADERS}, body
     raise ValueError(f"no WARC record at {warc_file}:{offset}")

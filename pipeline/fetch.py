@@ -27,6 +27,7 @@ FEED_ACCEPT = (
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 CHUNK_SIZE = 64 * 1024
+ARCHIVED_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate", "br"})  # decode_body reads them
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -276,10 +277,10 @@ class Fetcher:
             result.error = str(exc)
         except FetchAborted as exc:
             result.error = str(exc)
-            result.body = b""
+            result.body = result.raw_body = b""
         except (httpx.HTTPError, OSError) as exc:
             result.error = _describe(exc)
-            result.body = b""
+            result.body = result.raw_body = b""
         finally:
             _fetch_deadline.value = None
         result.final_url = current
@@ -327,6 +328,15 @@ class Fetcher:
                 )
             chunks: list[bytes] = []
             size = 0
+            encodings = [
+                e.strip().lower()
+                for e in response.headers.get_list("content-encoding", split_commas=True)
+            ]
+            # One known coding: the bytes as sent are kept for the archive, which stores them
+            # as they are instead of compressing the decoded page again.
+            raw_chunks: list[bytes] | None = (
+                [] if len(encodings) == 1 and encodings[0] in ARCHIVED_ENCODINGS else None
+            )
 
             def raw_within_deadline() -> Iterator[bytes]:
                 # Checked on every network read: a decoder may hold back output for ever (a
@@ -334,11 +344,12 @@ class Fetcher:
                 for raw in response.iter_raw():
                     if time.monotonic() > deadline:
                         raise self._deadline_exceeded()
+                    if raw_chunks is not None:
+                        raw_chunks.append(raw)
                     yield raw
 
             # Decoded here in bounded steps (not by iter_bytes, which inflates a whole network
             # read at once), so the cap applies to what we would really hold, as we inflate.
-            encodings = response.headers.get_list("content-encoding", split_commas=True)
             for chunk in _decode(raw_within_deadline(), encodings):
                 size += len(chunk)
                 if size > self.settings.max_bytes:
@@ -348,6 +359,7 @@ class Fetcher:
                     )
                 chunks.append(chunk)
             result.body = b"".join(chunks)
+            result.raw_body = b"".join(raw_chunks) if raw_chunks and result.body else b""
             return response.status_code, None
 
 
@@ -408,6 +420,11 @@ def _decode(raw: Iterator[bytes], encodings: list[str]) -> Iterator[bytes]:
         yield from chunks
     except (zlib.error, brotli.error) as exc:
         raise httpx.DecodingError(str(exc)) from exc
+
+
+def decode_body(data: bytes, encoding: str) -> bytes:
+    """A whole body sent with Content-Encoding `encoding` (an archived one), decoded."""
+    return b"".join(_decode(iter([data]), [encoding]))
 
 
 def permanent_redirect_target(fetch: Fetch) -> str | None:

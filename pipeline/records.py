@@ -27,7 +27,9 @@ class Fetch:
     status: int | None = None  # None when no response came
     error: str | None = None  # None on success
     elapsed_ms: int = 0
-    body: bytes = b""
+    body: bytes = b""  # decoded (Content-Encoding undone)
+    # The body as sent, still gzip/deflate/br-encoded: archived in place of `body`, then dropped.
+    raw_body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     redirects: list[tuple[int, str]] = field(default_factory=list)  # (status, location) per hop
     feed_id: int | None = None

@@ -13,10 +13,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import brotli
 import pytest
 
+from pipeline.archive import ArchiveWriter, read_record
 from pipeline.fetch import Fetcher, HostPolicy, permanent_redirect_target
 from pipeline.loopback import LoopbackSite
 from pipeline.records import Fetch
@@ -371,6 +373,47 @@ def test_compressed_bodies_are_decoded(path: str) -> None:
     assert result.error is None
     assert result.status == 200
     assert result.body == TEXT
+
+
+@pytest.mark.parametrize("path", ["/br", "/deflate", "/raw-deflate", "/gzip"])
+def test_encoded_bodies_are_archived_as_sent_and_read_back_decoded(
+    path: str, tmp_path: Path
+) -> None:
+    with serve(EncodingHandler) as base:
+        result = fetch_once(base + path, allow_hosts=("127.0.0.1",))
+    sent = result.raw_body
+    assert result.body == TEXT and 0 < len(sent) < len(TEXT)
+    archive = ArchiveWriter(tmp_path, "test")
+    archive.write(result)
+    archive.close()
+    assert result.raw_body == b""  # dropped once archived
+    assert result.warc_file and result.warc_offset == 0 and result.warc_length
+    # The member stores the payload as sent, next to its Content-Encoding: it holds the
+    # compressed bytes, not the page compressed again.
+    record = gzip.decompress((tmp_path / result.warc_file).read_bytes())
+    assert sent in record
+    assert f"content-encoding: {result.headers['content-encoding']}".encode() in record.lower()
+    assert result.warc_length < len(sent) + 2048
+    url, headers, body = read_record(tmp_path, result.warc_file, result.warc_offset)
+    assert (url, body) == (base + path, TEXT)
+    assert "content-encoding" not in headers and "content-length" not in headers
+    assert headers["content-type"] == "application/rss+xml"
+
+
+def test_plain_bodies_are_archived_compressed(tmp_path: Path) -> None:
+    with serve(EncodingHandler) as base:
+        result = fetch_once(base + "/big-plain", allow_hosts=("127.0.0.1",), max_bytes=1000)
+    assert result.error is not None  # declared too large: nothing archived, nothing kept
+    assert result.body == result.raw_body == b""
+    page = Fetch(url="http://x.example/a", kind="page", started_at=datetime.now(UTC))
+    page.status, page.headers, page.body = 200, {"content-type": "text/html"}, TEXT
+    archive = ArchiveWriter(tmp_path, "test")
+    archive.write(page)
+    archive.close()
+    assert page.warc_length is not None and page.warc_length < len(TEXT) / 4
+    assert read_record(tmp_path, page.warc_file or "", 0) == (
+        "http://x.example/a", {"content-type": "text/html"}, TEXT
+    )
 
 
 def test_gzip_from_loopback_site_is_decoded(site: LoopbackSite) -> None:
