@@ -9,9 +9,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import trafilatura
+from lxml import etree
+from trafilatura.utils import load_html
 
+import pipeline.extract
 from pipeline.extract import (
     EXTRACTOR_VERSION,
+    FAST_TEXT_OPTIONS,
+    TEXT_OPTIONS,
     ExtractionError,
     clean_authors,
     decode_html,
@@ -24,6 +30,8 @@ from pipeline.extract import (
     split_tags,
     strip_site_name,
 )
+from pipeline.extract import _text_extraction as text_extraction
+from pipeline.extract import _tidy as tidy
 from pipeline.records import Entry
 from pipeline.urls import url_key
 
@@ -477,3 +485,149 @@ def test_huge_page_is_cut_before_parsing() -> None:
     assert len(html) > 2 * MAX_HTML_BYTES
     article = extract_article(html, "https://news.example/big")
     assert "Paragraph 0 of the story" in article.text
+
+
+# --------------------------------------------------------------------------- fast pass
+
+BARE_EXTRACTION = trafilatura.bare_extraction  # the real one, for reference results
+SENTENCES = [
+    "The council said the works would finish in spring after months of delays and costs.",
+    "Residents had complained for a year about the closure and the long detours it caused.",
+    "Engineers replaced the corroded steel cables and resurfaced the whole deck last week.",
+    "The mayor thanked the crews who worked through the winter nights to reopen the bridge.",
+]
+PARAGRAPHS = "".join(f"<p>{s}</p>" for s in SENTENCES)
+# trafilatura's cleaning loop stops inside a nested <svg> it deletes, so the icons after it stay
+# in the text it extracts: "unclean" markup, as on a real page (de_Focus).
+ICON_SPRITE = '<div class="icons"><svg><defs><svg id="cart"><path d="M0"/></svg></defs></svg></div>'
+SHOP_ITEMS = "".join(
+    f'<li>{s} <a href="/shop"><svg class="icon"><use href="#cart"/></svg> Shop now</a></li>'
+    for s in SENTENCES
+)
+RULE_PAGES = {
+    "short": "<article><h1>Bridge</h1><p>The bridge reopens on Monday.</p></article>",
+    "no-paragraphs": "<article><h1>Bridge</h1><ul>"
+    + "".join(f"<li>{s} {s}</li>" for s in SENTENCES) + "</ul></article>",
+    "tables": "<article><h1>Bridge</h1><p>Results below.</p>" + "".join(
+        f"<table><tr><td>{a}</td><td>{b}</td></tr><tr><td>{b}</td><td>{a}</td></tr></table>"
+        for a, b in zip(SENTENCES, SENTENCES[1:], strict=False)
+    ) + "</article>",
+    "unclean": f"{ICON_SPRITE}<article><h1>Bridge</h1>{PARAGRAPHS}<ul>{SHOP_ITEMS}</ul></article>",
+    # readability would take the long block of paragraphs next to the article
+    "paragraphs-elsewhere": f"<article><h1>Bridge</h1>{PARAGRAPHS}</article><div><h2>More</h2>"
+    + "".join(f"<p>{s} {s}</p>" for s in SENTENCES * 3) + "</div>",
+    # script-rendered page: only the JSON-LD articleBody, which the baseline rescue returns
+    "one-block": '<script type="application/ld+json">'
+    + json.dumps({"@type": "NewsArticle", "articleBody": " ".join(SENTENCES * 2)})
+    + '</script><div id="app"></div>',
+}
+REASONS = {"tables": "no-paragraphs"}  # the rule's name where it shares a reason
+
+
+def _rule_page(body: str) -> str:
+    return f"<html><head><title>Bridge reopens</title></head><body>{body}</body></html>"
+
+
+def _text(doc: object) -> str | None:
+    return getattr(doc, "text", None)
+
+
+@pytest.fixture
+def passes(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The `fast` flag of each trafilatura.bare_extraction call, in order."""
+    calls: list[bool] = []
+
+    def spy(*args: object, **kwargs: object) -> object:
+        calls.append(bool(kwargs.get("fast")))
+        return BARE_EXTRACTION(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline.extract.trafilatura, "bare_extraction", spy)
+    return calls
+
+
+def test_ordinary_article_takes_only_the_fast_pass(passes: list[bool]) -> None:
+    html = FIXTURE.read_text()
+    doc, reason = text_extraction(load_html(html), URL)
+    assert reason is None
+    assert passes == [True]
+    assert _text(doc) == _text(BARE_EXTRACTION(load_html(html), url=URL, **FAST_TEXT_OPTIONS))
+    passes.clear()
+    extract_article(html.encode(), URL, now=NOW)
+    assert passes == [True]
+
+
+@pytest.mark.parametrize("rule", list(RULE_PAGES))
+def test_page_the_fast_pass_may_fall_short_on_gets_the_full_cascade(
+    rule: str, passes: list[bool]
+) -> None:
+    html = _rule_page(RULE_PAGES[rule])
+    fast = BARE_EXTRACTION(load_html(html), url=URL, **FAST_TEXT_OPTIONS)
+    full = BARE_EXTRACTION(load_html(html), url=URL, **TEXT_OPTIONS)
+    if rule == "unclean" and not etree.XPath(".//svg")(fast.body):
+        pytest.skip("this trafilatura leaves no <svg> in the text: the page cannot test the rule")
+    doc, reason = text_extraction(load_html(html), URL)
+    assert reason == REASONS.get(rule, rule)
+    assert passes == [True, False]
+    assert _text(doc) == _text(full)
+    if rule == "paragraphs-elsewhere":  # a page where the full cascade's text is another
+        assert len(_text(full) or "") > 2 * len(_text(fast) or "")
+    passes.clear()
+    article = extract_article(html.encode(), URL, now=NOW)
+    assert passes == [True, False]
+    if _text(full):
+        assert article.text == tidy(_text(full) or "")
+
+
+def test_full_cascade_alone_without_the_gates_trafilatura_internals(
+    passes: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline.extract, "UNCLEAN_XPATH", None)
+    doc, reason = text_extraction(load_html(FIXTURE.read_text()), URL)
+    assert reason == "gate-unavailable"
+    assert passes == [False]
+    assert "corroded steel cables" in (_text(doc) or "")
+
+
+def test_both_passes_leave_the_tree_intact() -> None:
+    """The passes and the metadata readers after them share one parsed tree."""
+    tree = load_html(_rule_page(RULE_PAGES["paragraphs-elsewhere"]))
+    before = etree.tostring(tree)
+    assert text_extraction(tree, URL)[1] is not None
+    assert etree.tostring(tree) == before
+
+
+# The corpus pages whose text differs between trafilatura's fast mode and its full cascade.
+FAST_MODE_MISSES = {
+    "de_Focus_2023_04_28.html.gz": "unclean",
+    "es_MallorcaMagazin_2025_04_16.html.gz": "paragraphs-elsewhere",
+    "ind_TimesOfIndia_2024_09_02.html.gz": "one-block",  # baseline rescue, boilerplate kept
+    "ind_TimesOfIndia_2026_04_16.html.gz": "one-block",
+    "tr_AnadoluAjansi_2026_04_20.html.gz": "short",
+    "us_WashingtonTimes_2023_04_28.html.gz": "paragraphs-elsewhere",
+}
+
+
+@pytest.mark.parametrize("name", list(FAST_MODE_MISSES))
+def test_corpus_pages_fast_mode_gets_wrong_get_the_full_cascade(name: str) -> None:
+    record = next((r for r in _corpus_records() if r["html"] == name), None)
+    if record is None or not (CORPUS / name).is_file():
+        pytest.skip(f"{name} is not in the corpus at {CORPUS}")
+    html = gzip.decompress((CORPUS / name).read_bytes())
+    source = decode_html(html)
+    fast = BARE_EXTRACTION(load_html(source), url=record["url"], **FAST_TEXT_OPTIONS)
+    full = BARE_EXTRACTION(load_html(source), url=record["url"], **TEXT_OPTIONS)
+    assert _text(fast) != _text(full)
+    doc, reason = text_extraction(load_html(source), record["url"])
+    assert reason == FAST_MODE_MISSES[name]
+    assert _text(doc) == _text(full)
+    assert extract_article(html, record["url"]).text == tidy(_text(full) or "")
+
+
+def test_corpus_ordinary_page_takes_only_the_fast_pass(passes: list[bool]) -> None:
+    name = "at_DerStandard_2024_05_03.html.gz"
+    record = next((r for r in _corpus_records() if r["html"] == name), None)
+    if record is None or not (CORPUS / name).is_file():
+        pytest.skip(f"{name} is not in the corpus at {CORPUS}")
+    article = extract_article(gzip.decompress((CORPUS / name).read_bytes()), record["url"])
+    assert passes == [True]
+    assert len(article.text) > 1000
