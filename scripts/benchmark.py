@@ -525,14 +525,12 @@ class TreeSampler(threading.Thread):
 # --------------------------------------------------------------------------- one CLI run
 
 LINE_PATTERNS: dict[str, re.Pattern[str]] = {
-    "server_start": re.compile(r"Starting temporary server on"),
     "flow_begin": re.compile(r"Beginning flow run"),
     "feeds_begin": re.compile(r"run \d+ \(\w+\): fetching (\d+) feeds"),
     "pages_begin": re.compile(r"run \d+: (\d+) article pages to fetch"),
     "pages_progress": re.compile(r"run \d+: \[[#-]+\]\s+\d+% (\d+)/(\d+) pages"),
     "summary": re.compile(r"run \d+: \w+=\d+(, \w+=\d+)+\s*$"),
     "flow_end": re.compile(r"Finished in state (\w+)"),
-    "server_stop": re.compile(r"Stopping temporary server"),
 }
 
 
@@ -790,8 +788,7 @@ def _verdict(ok: bool) -> str:
 def stage_rows(table: Table, run: CliRun) -> None:
     """Time per stage from the arrival time of the CLI's log lines (seconds since spawn)."""
     stages: list[tuple[str, str, str, str]] = [
-        ("python + imports + CLI checks", "", "server_start", "spawn until the server starts"),
-        ("Prefect temporary server start", "server_start", "flow_begin", ""),
+        ("imports, Prefect server start", "", "flow_begin", "server boots during the imports"),
         ("flow set-up", "flow_begin", "feeds_begin", "warehouse open, start_run"),
         ("feed phase", "feeds_begin", "pages_begin", "fetch+parse+write feeds, pending"),
         ("page phase", "pages_begin", "pages_last", "fetch+extract+write pages"),
@@ -805,8 +802,6 @@ def stage_rows(table: Table, run: CliRun) -> None:
         "pages_last": run.last("pages_progress"),
         **{name: run.first(name) for name in LINE_PATTERNS},
     }
-    if points["server_start"] is None:  # PREFECT_API_URL set: no temporary server
-        points["server_start"] = points["flow_begin"]
     if points["pages_last"] is None:
         points["pages_last"] = points["pages_begin"]
     for label, a, b, note in stages:
