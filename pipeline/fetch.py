@@ -7,7 +7,9 @@ import socket
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
+from concurrent.futures import wait as wait_for
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -28,6 +30,12 @@ FEED_ACCEPT = (
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 CHUNK_SIZE = 64 * 1024
 ARCHIVED_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate", "br"})  # decode_body reads them
+# DNS lookups that timed out but whose thread is still inside getaddrinfo (a dead resolver holds
+# one for 5 s x attempts x name servers, or far longer); past this many, lookups fail at once.
+DNS_MAX_STUCK = 16
+
+# The name lookup: the seam where tests put a slow or dead resolver.
+_getaddrinfo = socket.getaddrinfo
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -38,6 +46,10 @@ class BlockedDestination(Exception):
 
 class FetchAborted(Exception):
     """A response broke a limit (size, deadline) and was dropped."""
+
+
+class ResolveError(OSError):
+    """A host name could not be resolved: unknown, or the lookup timed out."""
 
 
 class HostPolicy:
@@ -64,12 +76,14 @@ class HostPolicy:
         return ip.is_global and not ip.is_multicast
 
     def resolve(self, host: str, port: int) -> list[str]:
-        """Resolve `host` and return its addresses, refusing when any of them is private."""
+        """Resolve `host` and return its addresses, refusing when any of them is private.
+
+        Blocks as long as the system resolver does: GuardedBackend bounds it (resolve_within)."""
         name = host.lower().rstrip(".")
         try:
-            infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+            infos = _getaddrinfo(name, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
-            raise OSError(f"cannot resolve host {host!r}: {exc.strerror}") from exc
+            raise ResolveError(f"cannot resolve host {host!r}: {exc.strerror}") from exc
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         if name in self.allowed_names:
             return addresses
@@ -84,6 +98,74 @@ class HostPolicy:
 
 # The deadline of the fetch running on this thread: (monotonic time, configured seconds).
 _fetch_deadline = threading.local()
+
+
+def _within_deadline(timeout: float | None) -> tuple[float | None, bool]:
+    """`timeout` cut to what is left of the deadline of the fetch running on this thread, and
+    whether the deadline is the tighter bound. Raises FetchAborted once the deadline passed."""
+    deadline = getattr(_fetch_deadline, "value", None)
+    if deadline is None:
+        return timeout, False
+    left = deadline[0] - time.monotonic()
+    if left <= 0:
+        raise FetchAborted(f"deadline exceeded: response took over {deadline[1]:g} s")
+    if timeout is None or left < timeout:
+        return left, True
+    return timeout, False
+
+
+_dns_lock = threading.Lock()
+_dns_stuck = 0  # lookups given up on whose thread is still in the resolver
+
+
+def _unstick(_: object) -> None:
+    global _dns_stuck
+    with _dns_lock:
+        _dns_stuck -= 1
+
+
+def resolve_within(
+    resolve: Callable[[str, int], list[str]], host: str, port: int, timeout: float | None
+) -> list[str]:
+    """`resolve(host, port)`, waiting at most `timeout` and never past the fetch's deadline.
+
+    getaddrinfo cannot be interrupted, so it runs on its own daemon thread and we stop waiting
+    for it. A new thread per lookup, not a fixed pool: a lookup never queues behind stuck ones,
+    and daemon threads (unlike ThreadPoolExecutor's) do not hold up interpreter exit. Threads
+    are bounded all the same: one waited-for lookup per fetch thread, plus at most
+    DNS_MAX_STUCK abandoned ones; beyond that the resolver is taken for dead and lookups fail at
+    once (until stuck ones return) instead of piling up threads."""
+    global _dns_stuck
+    wait, by_deadline = _within_deadline(timeout)
+    with _dns_lock:
+        stuck = _dns_stuck
+    if stuck >= DNS_MAX_STUCK:
+        raise ResolveError(
+            f"cannot resolve host {host!r}: DNS not answering"
+            f" ({stuck} earlier lookups still wait for the resolver)"
+        )
+    future: Future[list[str]] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(resolve(host, port))
+        except BaseException as exc:  # handed to the waiting fetch, which reports it
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name=f"dns {host}", daemon=True).start()
+    if not wait_for((future,), timeout=wait).done:
+        with _dns_lock:
+            _dns_stuck += 1
+        future.add_done_callback(_unstick)  # runs at once when it has finished meanwhile
+        seconds = f"{wait:.2f}".rstrip("0").rstrip(".")
+        why = ""
+        deadline = getattr(_fetch_deadline, "value", None)
+        if by_deadline and deadline is not None:
+            why = f" (the rest of the {deadline[1]:g} s deadline)"
+        raise ResolveError(
+            f"cannot resolve host {host!r}: DNS lookup timed out after {seconds} s{why}"
+        )
+    return future.result()
 
 
 class DeadlineStream(httpcore.NetworkStream):
@@ -141,11 +223,13 @@ class GuardedBackend(httpcore.SyncBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        addresses = self.policy.resolve(host, port)
+        addresses = resolve_within(self.policy.resolve, host, port, timeout)
         last_error: Exception | None = None
         for address in addresses:
+            # The lookup (and earlier addresses) may have used up part of the deadline.
+            attempt, _ = _within_deadline(timeout)
             try:
-                stream = super().connect_tcp(address, port, timeout, local_address, socket_options)
+                stream = super().connect_tcp(address, port, attempt, local_address, socket_options)
                 return DeadlineStream(stream)
             except httpcore.ConnectError as exc:
                 last_error = exc
@@ -166,6 +250,8 @@ def guarded_transport(policy: HostPolicy, limits: httpx.Limits) -> httpx.HTTPTra
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ResolveError):
+        return str(exc)
     if isinstance(exc, httpx.ConnectTimeout):
         return "connect timeout"
     if isinstance(exc, httpx.ReadTimeout):

@@ -11,6 +11,7 @@ import tracemalloc
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,10 +19,12 @@ from pathlib import Path
 import brotli
 import pytest
 
+import pipeline.fetch
 from pipeline.archive import ArchiveWriter, read_record
 from pipeline.fetch import Fetcher, HostPolicy, permanent_redirect_target
 from pipeline.loopback import LoopbackSite
 from pipeline.records import Fetch
+from pipeline.schedule import classify_failure
 from pipeline.settings import Settings
 
 PAGE = b"<html><body><p>hello</p></body></html>"
@@ -573,6 +576,131 @@ def test_connection_refused_has_no_status() -> None:
     assert result.error is not None and result.error.startswith("connection failed")
     assert result.body == b""
     assert result.elapsed_ms < 2000
+
+
+# -- DNS lookups ------------------------------------------------------------------------------
+
+DEAD = ".dead-dns.example"  # names under it hang in the fake resolver, like a dead name server
+
+
+@dataclass
+class FakeResolver:
+    """Stands in for the system resolver (the one thing outside): names under DEAD hang for
+    30 s, like a resolver that never answers, or until the test ends; others resolve for real."""
+
+    release: threading.Event = field(default_factory=threading.Event)
+    asked: list[str] = field(default_factory=list)
+
+    def __call__(self, host: str, port: object, *args: object, **kwargs: object) -> object:
+        self.asked.append(host)
+        if host.endswith(DEAD):
+            self.release.wait(30)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        if host.endswith(".nxdomain.example"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return socket.getaddrinfo(host, port, *args, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def resolver(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeResolver]:
+    fake = FakeResolver()
+    monkeypatch.setattr(pipeline.fetch, "_getaddrinfo", fake)
+    yield fake
+    fake.release.set()  # hung lookups return, so no stuck lookup outlives its test
+    wait_until(lambda: pipeline.fetch._dns_stuck == 0)
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    give_up = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < give_up, "condition not met in time"
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("kind", ["feed", "page"])
+def test_dns_lookup_slower_than_the_connect_timeout_fails_the_fetch(
+    site: LoopbackSite, resolver: FakeResolver, kind: str
+) -> None:
+    settings = make_settings(allow_hosts=("localhost",), connect_timeout=1.0, deadline=10.0)
+    with Fetcher(settings) as fetcher:
+        started = time.monotonic()
+        result = fetcher.fetch(f"http://slow{DEAD}/feed.xml", kind)
+        elapsed = time.monotonic() - started
+        after = fetcher.fetch(f"http://localhost:{site.port}/page", kind)
+    assert result.error == f"cannot resolve host 'slow{DEAD}': DNS lookup timed out after 1 s"
+    assert result.status is None and result.body == b"" and not result.ok
+    assert 1.0 <= elapsed < 2.5  # the fake resolver would have taken 30 s
+    assert classify_failure(result.status, result.error) == "temporary"
+    assert after.ok and after.body == PAGE  # the fetches after it carry on
+    assert resolver.asked == [f"slow{DEAD}", "localhost"]
+
+
+def test_deadline_bounds_a_dns_lookup_when_shorter(resolver: FakeResolver) -> None:
+    started = time.monotonic()
+    result = fetch_once(f"http://slow{DEAD}/", connect_timeout=5.0, deadline=0.5)
+    elapsed = time.monotonic() - started
+    assert result.error == (
+        f"cannot resolve host 'slow{DEAD}': DNS lookup timed out after 0.5 s"
+        " (the rest of the 0.5 s deadline)"
+    )
+    assert 0.5 <= elapsed < 1.5
+
+
+def test_dns_lookup_of_a_loopback_name_still_works(
+    site: LoopbackSite, resolver: FakeResolver
+) -> None:
+    result = fetch_once(f"http://localhost:{site.port}/page", allow_hosts=("localhost",))
+    assert result.ok and result.body == PAGE
+    assert resolver.asked == ["localhost"]  # through the bounded lookup, to the real resolver
+    assert site.hits["/page"] == 1
+
+
+def test_unknown_host_is_recorded_as_such(resolver: FakeResolver) -> None:
+    started = time.monotonic()
+    result = fetch_once("http://gone.nxdomain.example/feed")
+    assert result.error == "cannot resolve host 'gone.nxdomain.example': Name or service not known"
+    assert result.status is None
+    assert time.monotonic() - started < 1
+
+
+def test_stuck_dns_lookups_do_not_hold_up_good_names(
+    site: LoopbackSite, resolver: FakeResolver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline.fetch, "DNS_MAX_STUCK", 2)
+    good = f"http://localhost:{site.port}/page"
+    settings = make_settings(allow_hosts=("localhost",), connect_timeout=0.5)
+    patient = Fetcher(make_settings(connect_timeout=1.5))
+    with patient, Fetcher(settings) as fetcher:
+        # A lookup still waited for, and one given up on but stuck: a good name is not behind
+        # them (a fixed pool of busy threads would queue it).
+        hanging = threading.Thread(target=patient.fetch, args=(f"http://a{DEAD}/", "page"))
+        hanging.start()
+        assert fetcher.fetch(f"http://b{DEAD}/", "page").error is not None
+        assert pipeline.fetch._dns_stuck == 1
+        started = time.monotonic()
+        answered = fetcher.fetch(good, "page")
+        assert answered.ok, answered.error
+        assert time.monotonic() - started < 0.4
+        hanging.join(timeout=5)
+        assert pipeline.fetch._dns_stuck == 2
+
+        # As many stuck lookups as allowed: the resolver is taken for dead, and every lookup
+        # fails at once instead of starting one more thread to hang.
+        started = time.monotonic()
+        refused = fetcher.fetch("http://fresh.example/", "page")
+        assert time.monotonic() - started < 0.2
+        assert refused.error == (
+            "cannot resolve host 'fresh.example':"
+            " DNS not answering (2 earlier lookups still wait for the resolver)"
+        )
+        assert "fresh.example" not in resolver.asked
+
+        # The resolver answers again: so do lookups.
+        resolver.release.set()
+        wait_until(lambda: pipeline.fetch._dns_stuck == 0)
+    result = fetch_once(good, allow_hosts=("localhost",))
+    assert result.ok
+    assert resolver.asked.count("localhost") == 2
 
 
 # -- HTTP errors and request headers ----------------------------------------------------------
