@@ -412,7 +412,7 @@ class Warehouse:
             )
             counts["entries_seen"] += len(r.entries)
         with self.transaction() as con:
-            entry_rows, guid_changes = self._entry_rows(results, now, run_id)
+            entry_rows, guid_changes, relisted = self._entry_rows(results, now, run_id)
             self._insert_fetches(run_id, [r.fetch for r in results])
             if state_rows:
                 data = pa.Table.from_pylist(state_rows, schema=FEED_STATE_SCHEMA)
@@ -484,6 +484,14 @@ class Warehouse:
                     " ON CONFLICT (feed_id, entry_key) DO NOTHING"
                 )
                 con.unregister("_entries")
+                if relisted:
+                    # Rare (a link changed under a known entry), so the key check costs little.
+                    self._load(
+                        "entry_matches",
+                        relisted,
+                        ENTRY_MATCH_SCHEMA,
+                        "ON CONFLICT (feed_id, entry_key, link) DO NOTHING",
+                    )
                 # Entries whose link names an article already stored point to it: no new fetch.
                 # The batch's links are looked up first, so article_urls is probed, not joined.
                 _, known = _lookup_keys(
@@ -561,15 +569,18 @@ class Warehouse:
 
     def _entry_rows(
         self, results: list[FeedResult], now: datetime, run_id: int
-    ) -> tuple[list[dict[str, Any]], dict[int, str]]:
-        """Entry rows keyed per feed's guid rules, and the feeds newly switched to link mode.
+    ) -> tuple[list[dict[str, Any]], dict[int, str], list[dict[str, Any]]]:
+        """Entry rows keyed per feed's guid rules, the feeds newly switched to link mode, and
+        the `entry_matches` rows: entries listed under another link than the one their row
+        keeps (stored, or first in this batch), caught by their guid or, in link mode, by their
+        link's key.
 
         A feed is told apart by guid unless it is caught repeating one guid for different links
         (which would merge articles) or giving a known link a new guid while the old one is gone
         (which would split them); from then on its items are told apart by link."""
         batch = [(r.feed.feed_id, e) for r in results for e in r.entries]
         if not batch:
-            return [], {}
+            return [], {}, []
         feed_ids = sorted({feed_id for feed_id, _ in batch})
         modes = dict(
             self.con.execute(
@@ -589,7 +600,7 @@ class Warehouse:
         )
         self.con.register("_probe", probe)
         stored = self.con.execute(
-            "SELECT DISTINCT e.feed_id, e.guid, e.link_key, e.entry_key"
+            "SELECT DISTINCT e.feed_id, e.guid, e.link_key, e.entry_key, e.link"
             " FROM feed_entries e JOIN _probe p"
             " ON e.feed_id = p.feed_id AND (e.guid = p.guid OR e.link_key = p.link_key)"
         ).fetchall()
@@ -597,7 +608,9 @@ class Warehouse:
         stored_link_of: dict[tuple[int, str], str | None] = {}
         stored_guids_of_link: dict[tuple[int, str], set[str]] = {}
         stored_keys_of_link: dict[tuple[int, str], set[str]] = {}
-        for feed_id, guid, link_key, entry_key in stored:
+        kept_link: dict[tuple[int, str], str | None] = {}  # (feed_id, entry_key) -> its link
+        for feed_id, guid, link_key, entry_key, link in stored:
+            kept_link[(feed_id, entry_key)] = link
             stored_link_of[(feed_id, guid)] = link_key
             if link_key:
                 stored_guids_of_link.setdefault((feed_id, link_key), set()).add(guid)
@@ -624,6 +637,7 @@ class Warehouse:
                     break
         link_mode = {f for f in feed_ids if modes.get(f) == "link"} | set(changes)
         rows: dict[tuple[int, str], dict[str, Any]] = {}
+        matches: dict[tuple[int, str, str], dict[str, Any]] = {}
         for feed_id, e in batch:
             row = _entry_row(feed_id, e, now, run_id)
             if feed_id in link_mode:
@@ -632,8 +646,23 @@ class Warehouse:
                 known = stored_keys_of_link.get((feed_id, row["link_key"]))
                 # In link mode a link seen before keeps its old row, whatever key it had.
                 row["entry_key"] = min(known) if known else "link:" + row["link_key"]
-            rows.setdefault((feed_id, row["entry_key"]), row)
-        return list(rows.values()), changes
+            ref = (feed_id, row["entry_key"])
+            first = rows.setdefault(ref, row)
+            kept = kept_link[ref] if ref in kept_link else first["link"]
+            if e.link and e.link != kept:
+                # In guid mode only a link of the same URL key gets here: another key switches
+                # the feed to link mode, where the link is the entry's identity.
+                matches.setdefault(
+                    (feed_id, row["entry_key"], e.link),
+                    {
+                        "feed_id": feed_id,
+                        "entry_key": row["entry_key"],
+                        "link": e.link,
+                        "method": "url" if feed_id in link_mode else "guid",
+                        "detected_at": now,
+                    },
+                )
+        return list(rows.values()), changes, list(matches.values())
 
     def pending_pages(
         self, limit: int | None = None, feed_ids: Sequence[int] | None = None
@@ -1474,6 +1503,15 @@ DUPLICATE_SCHEMA = pa.schema(
         ("method", pa.string()),
         ("similarity", pa.float64()),
         ("containment", pa.float64()),
+        ("detected_at", TS),
+    ]
+)
+ENTRY_MATCH_SCHEMA = pa.schema(
+    [
+        ("feed_id", pa.int64()),
+        ("entry_key", pa.string()),
+        ("link", pa.string()),
+        ("method", pa.string()),
         ("detected_at", TS),
     ]
 )

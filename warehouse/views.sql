@@ -72,3 +72,42 @@ SELECT coalesce(a.site_name, regexp_extract(a.url, '^https?://([^/]+)', 1)) AS s
        avg(CASE WHEN a.language IS NOT NULL THEN 1.0 ELSE 0.0 END) AS with_language
 FROM articles a
 GROUP BY ALL;
+
+-- Every duplicate the dedup layers caught, in one place: which layer (method), the article kept
+-- (duplicate_of) and what matched it.
+-- * url: a feed entry linked to an article that an earlier entry led to (the same URL key, or a
+--   key the article was already known by: another feed, tracking parameters, AMP, www., a
+--   redirect or rel=canonical). The article's first entry, by (first_seen_at, feed_id,
+--   entry_key) as everywhere else, is its own first sighting and not listed.
+-- * guid / url from entry_matches: a feed listing a stored entry again under another link.
+-- * content_hash / near_duplicate: article_duplicates, a later article (article_id) matching.
+-- url and guid matches made no article: their article_id is NULL.
+CREATE OR REPLACE VIEW duplicate_matches AS
+WITH sightings AS (
+    SELECT feed_id, entry_key, link, link_key, article_id, first_seen_at,
+           row_number() OVER (PARTITION BY article_id
+                              ORDER BY first_seen_at, feed_id, entry_key) AS nth
+    FROM feed_entries
+    WHERE article_id IS NOT NULL
+)
+SELECT 'url' AS method,
+       article_id AS duplicate_of,
+       CAST(NULL AS BIGINT) AS article_id,
+       feed_id,
+       entry_key,
+       link AS url,
+       link_key AS matched_key,
+       CAST(NULL AS DOUBLE) AS similarity,
+       CAST(NULL AS DOUBLE) AS containment,
+       first_seen_at AS detected_at
+FROM sightings
+WHERE nth > 1
+UNION ALL
+SELECT m.method, e.article_id, NULL, m.feed_id, m.entry_key, m.link,
+       CASE WHEN m.method = 'guid' THEN e.guid ELSE e.link_key END, NULL, NULL, m.detected_at
+FROM entry_matches m JOIN feed_entries e USING (feed_id, entry_key)
+WHERE e.article_id IS NOT NULL
+UNION ALL
+SELECT d.method, d.duplicate_of, d.article_id, NULL, NULL, a.url, NULL, d.similarity,
+       d.containment, d.detected_at
+FROM article_duplicates d JOIN articles a USING (article_id);
