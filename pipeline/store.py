@@ -23,7 +23,10 @@ from pipeline.lsh import BandIndex
 from pipeline.records import Article, Entry, FeedState, Fetch, ParsedFeed
 from pipeline.urls import canonicalize, url_key
 
-MAX_PAGE_ATTEMPTS = 3  # an entry whose page failed this often (with no fallback) is left alone
+# Fetches of an entry's page that may fail: an entry with no article yet is left alone after
+# this many failures; one linked to feed text (a fallback) or to an older version of its page
+# is tried again after a temporary failure (see page_retryable) until then.
+MAX_PAGE_ATTEMPTS = 3
 LOCK_POLL = 0.05  # seconds between tries for a busy warehouse file
 MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 TS = pa.timestamp("us", tz="UTC")
@@ -77,6 +80,20 @@ class PageResult:
     fetch: Fetch
     article: Article | None = None
     error: str | None = None
+
+
+def page_retryable(fetch: Fetch) -> bool:
+    """Whether a failed page fetch is worth another try in a later run: a temporary failure
+    (timeouts, connection errors, 429, 502-504: schedule.classify_failure) or any other 5xx.
+    A 4xx, a refused destination, an oversized body or a robots.txt refusal is not."""
+    if fetch.ok:
+        return False
+    error = fetch.error or ""
+    if "robots.txt" in error.lower():  # a backfill's gate said no: asking again changes nothing
+        return False
+    if fetch.status is not None and fetch.status >= 500:
+        return True
+    return schedule.classify_failure(fetch.status, error) == "temporary"
 
 
 def name_key(name: str) -> str:
@@ -465,13 +482,16 @@ class Warehouse:
                     "SELECT count(*) FROM _entries b JOIN feed_entries e"
                     " ON e.feed_id = b.feed_id AND e.entry_key = b.entry_key",
                 )
-                # An entry whose feed `updated` date moved is fetched again (a new version);
-                # the others are left as they are, so the same input twice changes nothing.
+                # An entry whose feed `updated` date moved is fetched again (a new version),
+                # with a fresh count of attempts; the others are left as they are, so the same
+                # input twice changes nothing.
                 con.execute(
                     """
                     UPDATE feed_entries SET updated_at = b.updated_at, title = b.title,
                         summary = b.summary, content = b.content,
-                        refetch = feed_entries.article_id IS NOT NULL
+                        refetch = feed_entries.article_id IS NOT NULL,
+                        page_attempts = CASE WHEN feed_entries.article_id IS NOT NULL THEN 0
+                                             ELSE feed_entries.page_attempts END
                     FROM _entries b
                     WHERE feed_entries.feed_id = b.feed_id
                       AND feed_entries.entry_key = b.entry_key
@@ -668,7 +688,10 @@ class Warehouse:
         self, limit: int | None = None, feed_ids: Sequence[int] | None = None
     ) -> list[PendingPage]:
         """Pages to fetch, one per link key, oldest first: entries still without an article, and
-        entries whose feed says their article was updated (fetched again for a new version)."""
+        linked entries marked `refetch`: their feed says the article was updated (fetched
+        again for a new version), or their page failed for a temporary reason and their
+        article holds the feed text or an older version meanwhile (tried again, up to
+        MAX_PAGE_ATTEMPTS: record_page_results clears `refetch` then)."""
         feed_filter = (
             f"AND feed_id IN ({', '.join(str(int(f)) for f in feed_ids)})"
             if feed_ids is not None
@@ -786,12 +809,16 @@ class Warehouse:
                 if r.page.article_id is not None
             ]
             counts["articles_updated"] = self._store_versions(refreshed, now, run_id)
+            fallback_ids = {row["article_id"] for row in new_rows if row["source"] == "feed"}
             alias_rows: dict[str, int] = {}
             link_rows = []
             failed_rows = []
             for r in results:
                 if r.page.article_id is not None:
+                    # Fetched again (an update, or a retry of a failed page): a failure leaves
+                    # the stored article as it is, never a second article.
                     article_id = r.page.article_id
+                    retry = page_retryable(r.fetch)
                 elif r.article is None:
                     for feed_id, entry_key in r.page.entry_refs:
                         failed_rows.append(
@@ -802,9 +829,19 @@ class Warehouse:
                     article_id = known[r.article.url_key]
                     for key in _alias_keys(r):
                         alias_rows.setdefault(key, article_id)
+                    # Feed text stored for now: the page is tried again if it may yet answer.
+                    retry = article_id in fallback_ids and page_retryable(r.fetch)
+                failed = not r.fetch.ok
                 for feed_id, entry_key in r.page.entry_refs:
                     link_rows.append(
-                        {"feed_id": feed_id, "entry_key": entry_key, "article_id": article_id}
+                        {
+                            "feed_id": feed_id,
+                            "entry_key": entry_key,
+                            "article_id": article_id,
+                            "failed": failed,
+                            "retry": retry,
+                            "error": (r.error or r.fetch.error) if failed else None,
+                        }
                     )
             if alias_rows:
                 # Looked up above, so a plain insert: ON CONFLICT costs far more on a big index.
@@ -819,10 +856,19 @@ class Warehouse:
                 )
             if link_rows:
                 con.register("_links", pa.Table.from_pylist(link_rows, schema=LINK_SCHEMA))
+                # A failed fetch counts as an attempt; `refetch` stays set while a temporary
+                # failure has attempts left (SET expressions read the row's old values).
                 con.execute(
-                    "UPDATE feed_entries SET article_id = l.article_id, refetch = FALSE"
-                    " FROM _links l WHERE feed_entries.feed_id = l.feed_id"
-                    " AND feed_entries.entry_key = l.entry_key"
+                    f"""
+                    UPDATE feed_entries SET article_id = l.article_id,
+                        refetch = l.retry AND feed_entries.page_attempts + 1 < {MAX_PAGE_ATTEMPTS},
+                        page_attempts = CASE WHEN l.failed THEN feed_entries.page_attempts + 1
+                                             ELSE feed_entries.page_attempts END,
+                        last_page_error = CASE WHEN l.failed THEN l.error
+                                               ELSE feed_entries.last_page_error END
+                    FROM _links l WHERE feed_entries.feed_id = l.feed_id
+                      AND feed_entries.entry_key = l.entry_key
+                    """
                 )
                 con.unregister("_links")
             if failed_rows:
@@ -989,9 +1035,11 @@ class Warehouse:
     def _store_versions(
         self, refreshed: list[tuple[PageResult, int]], now: datetime, run_id: int
     ) -> int:
-        """Pages fetched again because their feed entry was updated: a changed text becomes
-        the article's next version (articles holds the latest); an unchanged one changes
-        nothing. Returns how many articles got a new version."""
+        """Pages fetched again for a known article (its feed entry was updated, or it holds
+        the feed text of a page that had failed): a changed text becomes the article's next
+        version (articles holds the latest); an unchanged one changes nothing, except that an
+        article built from feed text always takes the page's extraction (source 'page'), a
+        new version only if the text differs. Returns how many articles changed."""
         candidates = [
             (r, fid) for r, fid in refreshed if r.article is not None and r.article.source == "page"
         ]
@@ -999,21 +1047,30 @@ class Warehouse:
             return 0
         ids = sorted({r.page.article_id for r, _ in candidates if r.page.article_id})
         current = {
-            int(a): (h, int(v or 1))
-            for a, h, v in self.con.execute(
-                "SELECT article_id, content_hash, version FROM articles"
+            int(a): (h, int(v or 1), s)
+            for a, h, v, s in self.con.execute(
+                "SELECT article_id, content_hash, version, source FROM articles"
                 " WHERE article_id IN (SELECT unnest(?))",
                 [ids],
             ).fetchall()
         }
         changed: dict[int, tuple[Article, int, int]] = {}
+        upgraded: list[int] = []
+        new_versions: set[int] = set()
         for r, fetch_id in candidates:
             art, article_id = r.article, r.page.article_id
             assert art is not None and article_id is not None
             old = current.get(article_id)
-            if old is None or old[0] == art.content_hash or article_id in changed:
+            if old is None or article_id in changed:
                 continue
-            changed[article_id] = (art, fetch_id, old[1] + 1)
+            same_text = old[0] == art.content_hash
+            if old[2] == "feed":
+                upgraded.append(article_id)
+            elif same_text:
+                continue
+            if not same_text:
+                new_versions.add(article_id)
+            changed[article_id] = (art, fetch_id, old[1] + (0 if same_text else 1))
         if not changed:
             return 0
         rows = []
@@ -1033,9 +1090,26 @@ class Warehouse:
             FROM _updated u WHERE articles.article_id = u.article_id
             """
         )
+        if upgraded:
+            # Feed text replaced by the page's extraction: the page's metadata too. The URL
+            # columns stay: url_key is the article's identity, and its aliases point to it.
+            self.con.execute(
+                """
+                UPDATE articles SET source = u.source, fallback_reason = u.fallback_reason,
+                    language = coalesce(u.language, articles.language),
+                    published_at = coalesce(u.published_at, articles.published_at),
+                    site_name = coalesce(u.site_name, articles.site_name),
+                    image = coalesce(u.image, articles.image)
+                FROM _updated u WHERE articles.article_id = u.article_id
+                  AND articles.article_id IN (SELECT unnest(?))
+                """,
+                [upgraded],
+            )
         self.con.unregister("_updated")
         self._load(
-            "article_versions", [_version_row(r, r["version"]) for r in rows], VERSION_SCHEMA
+            "article_versions",
+            [_version_row(r, r["version"]) for r in rows if r["article_id"] in new_versions],
+            VERSION_SCHEMA,
         )
         self._replace_content({a: art for a, (art, _, _) in changed.items()}, rows)
         return len(changed)
@@ -1516,7 +1590,14 @@ ENTRY_MATCH_SCHEMA = pa.schema(
     ]
 )
 LINK_SCHEMA = pa.schema(
-    [("feed_id", pa.int64()), ("entry_key", pa.string()), ("article_id", pa.int64())]
+    [
+        ("feed_id", pa.int64()),
+        ("entry_key", pa.string()),
+        ("article_id", pa.int64()),
+        ("failed", pa.bool_()),  # the page fetch failed: one more attempt, its error kept
+        ("retry", pa.bool_()),  # and may succeed later: keep `refetch` while attempts remain
+        ("error", pa.string()),
+    ]
 )
 FAILED_SCHEMA = pa.schema(
     [("feed_id", pa.int64()), ("entry_key", pa.string()), ("error", pa.string())]

@@ -611,16 +611,19 @@ def test_same_article_twice_in_one_batch(wh: Warehouse) -> None:
 def test_fallback_article_counts(wh: Warehouse) -> None:
     run_id, _ = _setup_pending(wh, {"g1": "https://n.example/x"})
     (page,) = wh.pending_pages()
-    fallback = article(page.url, source="feed", fallback_reason="HTTP 500")
+    fallback = article(page.url, source="feed", fallback_reason="HTTP 404")
     counts = wh.record_page_results(run_id, [PageResult(
-        page=page, fetch=page_fetch(page.url, 500, error="HTTP 500"), article=fallback,
-        error="HTTP 500",
+        page=page, fetch=page_fetch(page.url, 404, error="HTTP 404"), article=fallback,
+        error="HTTP 404",
     )])
     assert counts == {"pages_fetched": 0, "pages_failed": 1, "articles_new": 1,
                       "articles_linked": 0, "articles_updated": 0, "fallbacks": 1,
                       "duplicates": 0}
     assert scalar(wh, "SELECT source FROM articles") == "feed"
-    assert scalar(wh, "SELECT page_attempts FROM feed_entries") == 0
+    # The failure is counted, but a 404 is permanent: the page is not tried again.
+    assert wh.con.execute(
+        "SELECT page_attempts, last_page_error, refetch FROM feed_entries"
+    ).fetchall() == [(1, "HTTP 404", False)]
     assert wh.pending_pages() == []
 
 
