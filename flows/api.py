@@ -14,7 +14,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import TracebackType
 from typing import IO
 
 # Unless the user sets them: our flows use no blocks, and registering Prefect's block types (even
@@ -167,18 +166,6 @@ class TemporaryServer:
         if self.output is not None:
             self.output.close()
             self.output = None
-
-    def __enter__(self) -> TemporaryServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _drain_prefect_workers() -> None:
