@@ -772,9 +772,16 @@ class Warehouse:
             fresh.sort(key=lambda pair: _publication_order(pair[0]))
             # Keys this batch can resolve: the article's own key and every URL that led to it.
             # One lookup for those and for the aliases stored further down.
+            # Pages of known articles fetched again (updates, retries) may bring new aliases:
+            # a final or canonical URL the feed text, or the older version, did not know.
+            refetched = [
+                r
+                for r in results
+                if r.page.article_id is not None and r.article and r.article.source == "page"
+            ]
             stored_aliases, known = _lookup_keys(
                 con,
-                {k for r, _ in fresh for k in _alias_keys(r)},
+                {k for r in [*(r for r, _ in fresh), *refetched] for k in _alias_keys(r)},
                 {r.article.url_key for r, _ in fresh if r.article},
             )
             new_rows: list[dict[str, Any]] = []
@@ -819,6 +826,9 @@ class Warehouse:
                     # the stored article as it is, never a second article.
                     article_id = r.page.article_id
                     retry = page_retryable(r.fetch)
+                    if r.article and r.article.source == "page":
+                        for key in _alias_keys(r):
+                            alias_rows.setdefault(key, article_id)
                 elif r.article is None:
                     for feed_id, entry_key in r.page.entry_refs:
                         failed_rows.append(
@@ -1765,7 +1775,7 @@ def _earliest_by_hash(
 
 
 def _alias_keys(result: PageResult) -> list[str]:
-    """Every URL key that led to a new page's article: all of them name it from now on."""
+    """Every URL key that led to a page's article: all of them name it from now on."""
     art = result.article
     assert art is not None
     urls = (result.page.url, result.fetch.final_url, art.url, art.canonical_url)

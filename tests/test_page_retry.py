@@ -31,6 +31,7 @@ def wh(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def article(url: str, **kw: object) -> Article:
     fields: dict[str, object] = {
+        "canonical_url": url,
         "title": "Headline",
         "text": "Body text.",
         "content_hash": f"hash-{url_key(url)}",
@@ -38,7 +39,7 @@ def article(url: str, **kw: object) -> Article:
         "provenance": {"title": "page"},
         **kw,
     }
-    return Article(url=url, canonical_url=url, url_key=url_key(url), **fields)  # type: ignore[arg-type]
+    return Article(url=url, url_key=url_key(url), **fields)  # type: ignore[arg-type]
 
 
 def _feed_text(page: PendingPage, reason: str) -> Article:
@@ -165,6 +166,28 @@ def test_temporary_failure_keeps_feed_text_then_the_page_upgrades_it(wh: Warehou
     )
     assert _entry_state(wh) == [(article_id, 1, "HTTP 503", False)]
     assert wh.pending_pages() == []
+
+
+def test_upgrade_adds_the_pages_final_and_canonical_urls_as_aliases(wh: Warehouse) -> None:
+    run_id, state = _setup(wh)
+    (page,) = wh.pending_pages()
+    wh.record_page_results(run_id, [_failed(page, 503, "HTTP 503")])
+    article_id = scalar(wh, "SELECT article_id FROM articles")
+    (retry,) = wh.pending_pages()
+    # This time the page answers from where it moved, and names its canonical URL.
+    moved, canonical = "https://n.example/2026/story", "https://news.example/story-canonical"
+    result = _ok(retry, _page_text(retry, canonical_url=canonical))
+    result.fetch.final_url = moved
+    wh.record_page_results(wh.start_run(), [result])
+    aliases = dict(wh.con.execute("SELECT url_key, article_id FROM article_urls").fetchall())
+    assert aliases[url_key(moved)] == article_id
+    assert aliases[url_key(canonical)] == article_id
+    # A later entry linking to the canonical URL joins the article without a fetch.
+    run3 = wh.start_run()
+    wh.record_feed_results(run3, [ok_result(state, entry("g2", canonical))])
+    assert wh.pending_pages() == []
+    assert scalar(wh, "SELECT article_id FROM feed_entries WHERE guid = 'g2'") == article_id
+    assert wh.counts()["articles"] == 1
 
 
 def test_retry_with_the_same_text_only_switches_the_source(wh: Warehouse) -> None:
