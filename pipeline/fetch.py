@@ -100,18 +100,23 @@ class HostPolicy:
 _fetch_deadline = threading.local()
 
 
-def _within_deadline(timeout: float | None) -> tuple[float | None, bool]:
+def _deadline_exceeded(seconds: float) -> FetchAborted:
+    return FetchAborted(f"deadline exceeded: response took over {seconds:g} s")
+
+
+def _within_deadline(timeout: float | None) -> tuple[float | None, float | None]:
     """`timeout` cut to what is left of the deadline of the fetch running on this thread, and
-    whether the deadline is the tighter bound. Raises FetchAborted once the deadline passed."""
+    the deadline's configured seconds when it is the tighter bound (else None). Raises
+    FetchAborted once the deadline passed."""
     deadline = getattr(_fetch_deadline, "value", None)
     if deadline is None:
-        return timeout, False
+        return timeout, None
     left = deadline[0] - time.monotonic()
     if left <= 0:
-        raise FetchAborted(f"deadline exceeded: response took over {deadline[1]:g} s")
+        raise _deadline_exceeded(deadline[1])
     if timeout is None or left < timeout:
-        return left, True
-    return timeout, False
+        return left, deadline[1]
+    return timeout, None
 
 
 _dns_lock = threading.Lock()
@@ -136,7 +141,7 @@ def resolve_within(
     DNS_MAX_STUCK abandoned ones; beyond that the resolver is taken for dead and lookups fail at
     once (until stuck ones return) instead of piling up threads."""
     global _dns_stuck
-    wait, by_deadline = _within_deadline(timeout)
+    wait, deadline_seconds = _within_deadline(timeout)
     with _dns_lock:
         stuck = _dns_stuck
     if stuck >= DNS_MAX_STUCK:
@@ -158,10 +163,7 @@ def resolve_within(
             _dns_stuck += 1
         future.add_done_callback(_unstick)  # runs at once when it has finished meanwhile
         seconds = f"{wait:.2f}".rstrip("0").rstrip(".")
-        why = ""
-        deadline = getattr(_fetch_deadline, "value", None)
-        if by_deadline and deadline is not None:
-            why = f" (the rest of the {deadline[1]:g} s deadline)"
+        why = f" (the rest of the {deadline_seconds:g} s deadline)" if deadline_seconds else ""
         raise ResolveError(
             f"cannot resolve host {host!r}: DNS lookup timed out after {seconds} s{why}"
         )
@@ -179,9 +181,7 @@ class DeadlineStream(httpcore.NetworkStream):
         self._stream = stream
 
     def _bounded(self, timeout: float | None) -> float | None:
-        deadline = getattr(_fetch_deadline, "value", None)
-        if deadline is not None and time.monotonic() > deadline[0]:
-            raise FetchAborted(f"deadline exceeded: response took over {deadline[1]:g} s")
+        _within_deadline(timeout)  # raises once the deadline passed; the wait itself is as given
         return timeout
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
@@ -379,9 +379,6 @@ class Fetcher:
                 result.error = f"HTTP {result.status} without a usable Location"
         return result
 
-    def _deadline_exceeded(self) -> FetchAborted:
-        return FetchAborted(f"deadline exceeded: response took over {self.settings.deadline:g} s")
-
     def _get_once(
         self, url: str, headers: dict[str, str], result: Fetch, deadline: float
     ) -> tuple[int, str | None]:
@@ -389,7 +386,7 @@ class Fetcher:
         result.status, result.headers = None, {}
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise self._deadline_exceeded()
+            raise _deadline_exceeded(self.settings.deadline)
         # No single wait (connect, a stalled read, a later redirect hop) may outlast the deadline.
         timeout = httpx.Timeout(
             connect=min(self.settings.connect_timeout, remaining),
@@ -429,7 +426,7 @@ class Fetcher:
                 # gzip file name that never ends), and a trickle never trips the read timeout.
                 for raw in response.iter_raw():
                     if time.monotonic() > deadline:
-                        raise self._deadline_exceeded()
+                        raise _deadline_exceeded(self.settings.deadline)
                     if raw_chunks is not None:
                         raw_chunks.append(raw)
                     yield raw
