@@ -48,10 +48,20 @@ def configured_api_url() -> str:
     return PREFECT_API_URL.value() or ""
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port free at the moment of asking."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def answers_health(api_url: str) -> bool:
+    """Whether the Prefect API at `api_url` answers its health check."""
+    try:
+        with urllib.request.urlopen(f"{api_url}/health", timeout=2) as reply:
+            return bool(reply.status == 200)
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
 
 
 def _die_with_parent() -> None:
@@ -87,7 +97,7 @@ class TemporaryServer:
 
     def start(self) -> None:
         """Launch the server without waiting for it."""
-        self.port = _free_port()
+        self.port = free_port()
         if self.output is not None:
             self.output.close()
         # The server's own output, kept from the terminal and quoted when it fails to start.
@@ -124,12 +134,8 @@ class TemporaryServer:
                     f"the temporary Prefect server exited at start-up ({reason});"
                     " `prefect server start` shows it in full, or set PREFECT_API_URL"
                 )
-            try:
-                with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as reply:
-                    if reply.status == 200:
-                        return self.api_url
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
+            if answers_health(self.api_url):
+                return self.api_url
             time.sleep(POLL_INTERVAL)
         self.stop()
         raise ApiError(
@@ -137,17 +143,18 @@ class TemporaryServer:
             " PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS or set PREFECT_API_URL"
         )
 
-    def _port_was_taken(self) -> bool:
+    def _printed(self) -> str:
+        """What the server printed so far."""
         if self.output is None:
-            return False
+            return ""
         self.output.seek(0)
-        return b"address already in use" in self.output.read()
+        return self.output.read().decode(errors="replace")
+
+    def _port_was_taken(self) -> bool:
+        return "address already in use" in self._printed()
 
     def _last_line(self) -> str:
-        if self.output is None:
-            return "no output"
-        self.output.seek(0)
-        lines = [line.strip() for line in self.output.read().decode(errors="replace").splitlines()]
+        lines = [line.strip() for line in self._printed().splitlines()]
         errors = [line for line in lines if _EXCEPTION_LINE.match(line)]
         return (errors or [line for line in lines if line] or ["no output"])[-1]
 
@@ -181,24 +188,20 @@ def _drain_prefect_workers() -> None:
 @contextmanager
 def prefect_api(server: TemporaryServer | None) -> Iterator[str]:
     """Point Prefect at the configured API, or at `server` once it is up. `server` was
-    started early by the caller; it is stopped here whether or not it was needed."""
-    try:
-        from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
+    started early by the caller, who stops it."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
 
-        api = configured_api_url()
-        if api or server is None:  # a configured server, or none: Prefect starts its own
-            yield api
-            return
-        api = server.wait_ready()
-        temporary = {
-            PREFECT_API_URL: api,
-            PREFECT_UI_URL: "",  # it serves no UI: no "View at" links to it
-            # Heartbeats let a lasting server mark crashed runs; this one dies with its run.
-            # Their thread sleeps in 1 s steps and is joined, costing each flow ~1 s at its end.
-            "flows.heartbeat_frequency": None,
-        }
-        with temporary_settings(updates=temporary):
-            yield api
-    finally:
-        if server is not None:
-            server.stop()
+    api = configured_api_url()
+    if api or server is None:  # a configured server, or none: Prefect starts its own
+        yield api
+        return
+    api = server.wait_ready()
+    temporary = {
+        PREFECT_API_URL: api,
+        PREFECT_UI_URL: "",  # it serves no UI: no "View at" links to it
+        # Heartbeats let a lasting server mark crashed runs; this one dies with its run.
+        # Their thread sleeps in 1 s steps and is joined, costing each flow ~1 s at its end.
+        "flows.heartbeat_frequency": None,
+    }
+    with temporary_settings(updates=temporary):
+        yield api

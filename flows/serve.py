@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import httpx
-
+from flows.api import answers_health, free_port
 from pipeline.settings import Settings
 
 DEFAULT_CRON = "*/15 * * * *"  # the ingest of due feeds
@@ -23,16 +21,10 @@ class ServeError(Exception):
     """serve could not start; the message says why."""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_local_server(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     """Start `prefect server start` on a free loopback port; return it and its API URL.
     Prefect's temporary in-process server cannot run schedules, a real one can."""
-    port = _free_port()
+    port = free_port()
     prefect = shutil.which("prefect") or str(Path(sys.executable).with_name("prefect"))
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "ab")  # noqa: SIM115 - the server writes it until it stops
@@ -47,11 +39,8 @@ def start_local_server(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise ServeError(f"the Prefect server exited at start-up; see {log_path}")
-        try:
-            if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                return process, api
-        except httpx.HTTPError:
-            pass
+        if answers_health(api):
+            return process, api
         time.sleep(0.5)
     process.terminate()
     raise ServeError(

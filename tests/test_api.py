@@ -65,8 +65,8 @@ def test_temporary_server_answers_then_stops(
     squatter.listen()
     taken = squatter.getsockname()[1]
     ports = iter([taken])
-    real_free_port = flows.api._free_port
-    monkeypatch.setattr(flows.api, "_free_port", lambda: next(ports, None) or real_free_port())
+    real_free_port = flows.api.free_port
+    monkeypatch.setattr(flows.api, "free_port", lambda: next(ports, None) or real_free_port())
     server = TemporaryServer()
     server.start()
     assert server.port == taken
