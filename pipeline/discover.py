@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
-from urllib.robotparser import RobotFileParser
 
 from lxml import etree
+from protego import Protego
 
 from pipeline.feeds import FeedError, parse_date, parse_feed
 from pipeline.fetch import Fetcher
@@ -74,20 +74,24 @@ class RobotsCache:
     """robots.txt per origin (scheme://host:port), fetched once through the fetcher, on first
     use. Thread-safe: concurrent callers for one origin wait for a single fetch.
 
-    RFC 9309: a 4xx answer (no robots.txt) allows everything; a 5xx, a 429 or a network error
-    disallows everything on that origin (logged, and kept in `failures`) for this cache's
+    Rules follow RFC 9309 as protego reads them: `*` and `$` wildcards, the longest matching
+    rule wins (Allow on a tie), the most specific User-agent group applies, and Crawl-delay may
+    be fractional. A 4xx answer (no robots.txt) allows everything; a 5xx, a 429 or a network
+    error disallows everything on that origin (logged, and kept in `failures`) for this cache's
     lifetime. Redirects are followed by the fetcher (up to its limit)."""
 
     def __init__(self, fetcher: Fetcher, user_agent: str | None = None) -> None:
         self.fetcher = fetcher
-        # robotparser matches groups on the product token ("news-ingest" of "news-ingest/0.1").
         self.user_agent = user_agent or fetcher.settings.user_agent
+        # Groups are matched on the product token ("news-ingest" of "news-ingest/0.1 (+...)"),
+        # so words in the User-Agent's comment (a URL, say) never select a group.
+        self.product_token = self.user_agent.split("/", 1)[0].strip()
         self.failures: dict[str, str] = {}  # origin -> why everything there is disallowed
-        self._parsers: dict[str, RobotFileParser] = {}
+        self._parsers: dict[str, Protego] = {}
         self._origin_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
-    def _parser(self, url: str) -> RobotFileParser:
+    def _parser(self, url: str) -> Protego:
         origin = _origin(url)
         with self._lock:
             parser = self._parsers.get(origin)
@@ -103,38 +107,33 @@ class RobotsCache:
                     self._parsers[origin] = parser
             return parser
 
-    def _load(self, origin: str) -> RobotFileParser:
+    def _load(self, origin: str) -> Protego:
         robots_url = origin + "/robots.txt"
-        parser = RobotFileParser(robots_url)
         fetch = self.fetcher.fetch(robots_url, ROBOTS_KIND)
         status = fetch.status
         if fetch.ok:
             text = fetch.body[:MAX_ROBOTS_BYTES].decode("utf-8", errors="replace")
-            parser.parse(text.lstrip("\ufeff").splitlines())
-        elif status is not None and 400 <= status < 500 and status not in ROBOTS_UNREACHABLE_4XX:
-            parser.parse([])  # no rules: everything allowed
-        else:
-            why = fetch.error or f"HTTP {status}"
-            self.failures[origin] = why
-            log.warning("%s unreachable (%s): disallowing all of %s", robots_url, why, origin)
-            parser.parse(DISALLOW_ALL)
-        return parser
+            return Protego.parse(text.lstrip("\ufeff"))
+        if status is not None and 400 <= status < 500 and status not in ROBOTS_UNREACHABLE_4XX:
+            return Protego.parse("")  # no rules: everything allowed
+        why = fetch.error or f"HTTP {status}"
+        self.failures[origin] = why
+        log.warning("%s unreachable (%s): disallowing all of %s", robots_url, why, origin)
+        return Protego.parse("\n".join(DISALLOW_ALL))
 
     def allowed(self, url: str) -> bool:
         """May `url` be fetched? Non-web URLs never are."""
         if urlsplit(url).scheme.lower() not in WEB_SCHEMES:
             return False
-        return self._parser(url).can_fetch(self.user_agent, url)
+        return self._parser(url).can_fetch(url, self.product_token)
 
     def crawl_delay(self, url: str) -> float | None:
-        """The Crawl-delay (seconds) the origin asks of us, or None. Python's robotparser only
-        reads whole seconds: a fractional value ("0.5") is ignored."""
-        delay = self._parser(url).crawl_delay(self.user_agent)
-        return float(delay) if delay is not None else None
+        """The Crawl-delay (seconds, fractions kept) the origin asks of us, or None."""
+        return self._parser(url).crawl_delay(self.product_token)
 
     def sitemaps(self, url: str) -> list[str]:
         """The `Sitemap:` URLs of the origin's robots.txt."""
-        return list(self._parser(url).site_maps() or [])
+        return list(self._parser(url).sitemaps)
 
 
 # --- rate limiting ----------------------------------------------------------------------------
