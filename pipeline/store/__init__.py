@@ -181,7 +181,7 @@ class Warehouse:
         """Cluster new articles under the given ids, as record_page_results does (signatures,
         bands, content hashes and duplicate rows written, the articles rows not): for
         benchmarks. Returns how many matched an earlier article."""
-        rows = [article_row(a, i, None, now, None) for a, i in zip(batch, ids, strict=True)]  # type: ignore[arg-type]
+        rows = [article_row(a, i, None, now, None) for a, i in zip(batch, ids, strict=True)]
         return clusters.cluster_articles(self._db, rows, batch, now)
 
     # -- reading --------------------------------------------------------------------------------

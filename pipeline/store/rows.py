@@ -11,7 +11,7 @@ from pipeline.urls import canonicalize
 
 
 def article_row(
-    a: Article, article_id: int, fetch_id: int, now: datetime, run_id: int
+    a: Article, article_id: int, fetch_id: int | None, now: datetime, run_id: int | None
 ) -> dict[str, Any]:
     return {
         "article_id": article_id,
