@@ -494,7 +494,7 @@ def maintenance(warehouse: str | None = None) -> dict[str, int]:
     logger = get_run_logger()
     settings = Settings.from_env(warehouse=Path(warehouse) if warehouse else None)
     with writing_run(settings.warehouse, logger.info), open_step(settings.warehouse) as wh:
-        wh.con.execute("CHECKPOINT")
+        wh.checkpoint()
         if wh.refresh_band_index(force=True):
             logger.info("maintenance: band index rebuilt, %d band rows", wh.bands.rows)
         health = wh.feed_health()

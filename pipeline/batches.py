@@ -23,8 +23,16 @@ from pipeline.extract import ExtractionError, extract_article, fallback_article
 from pipeline.feeds import FeedError, parse_feed
 from pipeline.fetch import Fetcher
 from pipeline.neardup import signature
-from pipeline.records import Article, Entry, FeedState, Fetch
-from pipeline.store import FeedResult, PageResult, PendingPage, StoredPage
+from pipeline.records import (
+    Article,
+    Entry,
+    FeedResult,
+    FeedState,
+    Fetch,
+    PageResult,
+    PendingPage,
+    StoredPage,
+)
 
 PARENT_POLL = 0.5  # seconds between an extraction worker's checks that its parent lives
 

@@ -100,3 +100,49 @@ class Article:
     extractor_version: str = ""
     signature: bytes | None = None  # MinHash of the text (pipeline.neardup); None when too short
     shingles: int = 0
+
+
+@dataclass
+class FeedResult:
+    """A feed's fetch and what its bytes parsed to."""
+
+    feed: FeedState
+    fetch: Fetch
+    parsed: ParsedFeed | None = None
+    error: str | None = None  # fetch or parse error, one line
+
+    @property
+    def entries(self) -> list[Entry]:
+        return self.parsed.entries if self.parsed else []
+
+
+@dataclass
+class PendingPage:
+    """An article page to fetch, with every feed entry that links to it."""
+
+    url: str
+    link_key: str
+    entry: Entry  # the first-seen entry: its metadata joins the page's, its text is the fallback
+    entry_refs: list[tuple[int, str]] = field(default_factory=list)  # (feed_id, entry_key)
+    article_id: int | None = None  # set when the page is fetched again for a new version
+
+
+@dataclass
+class StoredPage:
+    """An article's archived raw response, and the entry that led to it, for re-extraction."""
+
+    article_id: int
+    url: str
+    warc_file: str
+    warc_offset: int
+    entry: Entry | None
+
+
+@dataclass
+class PageResult:
+    """A page's fetch and the article extracted from it (or from its entry)."""
+
+    page: PendingPage
+    fetch: Fetch
+    article: Article | None = None
+    error: str | None = None

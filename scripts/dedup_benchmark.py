@@ -10,8 +10,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,18 +18,12 @@ DEFAULT_CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "pages"
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-import duckdb  # noqa: E402
 import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
 from pipeline import neardup  # noqa: E402
-from pipeline.records import Article, Entry, Fetch  # noqa: E402
-from pipeline.store import (  # noqa: E402
-    PageResult,
-    PendingPage,
-    Warehouse,
-    _article_row,
-)
+from pipeline.records import Article, Entry, Fetch, PageResult, PendingPage  # noqa: E402
+from pipeline.store import Warehouse  # noqa: E402
 
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 BATCHES = (100, 1_000)
@@ -56,7 +48,6 @@ def _content_hashes(ids: np.ndarray, salt: str) -> list[str]:
 def grow(wh: Warehouse, start: int, stop: int, rng: np.random.Generator) -> None:
     """Insert synthetic articles start+1..stop (ids = their number) with random signatures:
     articles rows (NOT NULL columns filled), article_signatures and article_bands."""
-    con = wh.con
     for lo in range(start, stop, CHUNK):
         hi = min(stop, lo + CHUNK)
         ids = np.arange(lo + 1, hi + 1, dtype=np.int64)
@@ -96,23 +87,15 @@ def grow(wh: Warehouse, start: int, stop: int, rng: np.random.Generator) -> None
             }
         )
         with wh.transaction():
-            for name, table, cols in (
-                ("articles", articles, ", ".join(articles.column_names)),
-                ("article_signatures", signatures, "article_id, signature, shingles, version"),
-                ("article_bands", band_table, "band, band_hash, article_id"),
-                (
-                    "content_hashes",
-                    articles.select(["content_hash", "article_id"]),
-                    "content_hash, article_id",
-                ),
+            for name, table in (
+                ("articles", articles),
+                ("article_signatures", signatures),
+                ("article_bands", band_table),
+                ("content_hashes", articles.select(["content_hash", "article_id"])),
             ):
-                con.register("_chunk", table)
-                con.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _chunk")
-                con.unregister("_chunk")
+                wh.load_table(name, table)
     # New articles get ids above every synthetic one, as in a real warehouse (ids only grow).
-    have = int(con.execute("SELECT nextval('article_id_seq')").fetchall()[0][0])
-    if have <= stop:
-        con.execute("SELECT max(nextval('article_id_seq')) FROM range(?)", [stop - have + 1])
+    wh.advance_ids("article_id", stop)
 
 
 def new_articles(
@@ -125,11 +108,11 @@ def new_articles(
     if n_dup:
         picks = rng.choice(np.arange(1, size + 1), n_dup, replace=False).tolist()
         stored = dict(
-            wh.con.execute(
+            wh.sql(
                 "SELECT article_id, signature FROM article_signatures"
                 " WHERE article_id IN (SELECT unnest(?))",
                 [picks],
-            ).fetchall()
+            )
         )
         for k, article_id in enumerate(picks):
             base = np.frombuffer(bytes(stored[article_id]), dtype=np.uint32).copy()
@@ -155,33 +138,13 @@ def new_articles(
     return out
 
 
-@contextmanager
-def rolled_back(wh: Warehouse) -> Iterator[None]:
-    """Run a write and undo it, so every measurement sees the warehouse at the same size.
-    Warehouse.transaction is made a no-op inside, since DuckDB has no nested transactions."""
-    wh.con.execute("BEGIN TRANSACTION")
-    original = wh.transaction
-
-    @contextmanager
-    def inner() -> Iterator[duckdb.DuckDBPyConnection]:
-        yield wh.con
-
-    wh.transaction = inner  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        wh.transaction = original  # type: ignore[method-assign]
-        wh.con.execute("ROLLBACK")
-
-
 def time_cluster(wh: Warehouse, arts: list[Article]) -> float:
-    """Seconds of one `_cluster` call (hash layer, band probe, decision, signature/band
+    """Seconds of one `cluster_batch` call (hash layer, band probe, decision, signature/band
     writes) for a batch of new articles, rolled back afterwards."""
-    with rolled_back(wh):
-        ids = wh._allocate("article_id_seq", len(arts))
-        rows = [_article_row(a, i, None, NOW, None) for a, i in zip(arts, ids, strict=True)]  # type: ignore[arg-type]
+    with wh.rolled_back():
+        ids = wh.allocate_ids("article_id", len(arts))
         start = time.perf_counter()
-        wh._cluster(rows, arts, NOW)
+        wh.cluster_batch(arts, ids, NOW)
         return time.perf_counter() - start
 
 
@@ -193,7 +156,7 @@ def time_record(wh: Warehouse, arts: list[Article]) -> float:
         page = PendingPage(url=a.url, link_key=a.url_key, entry=entry)
         fetch = Fetch(url=a.url, kind="page", started_at=NOW, final_url=a.url, status=200)
         results.append(PageResult(page=page, fetch=fetch, article=a))
-    with rolled_back(wh):
+    with wh.rolled_back():
         run_id = wh.start_run()
         start = time.perf_counter()
         wh.record_page_results(run_id, results)
@@ -201,7 +164,7 @@ def time_record(wh: Warehouse, arts: list[Article]) -> float:
 
 
 def measure(wh: Warehouse, size: int, rng: np.random.Generator, repeat: int) -> dict[str, float]:
-    """Per-article ms of `_cluster` and of `record_page_results` per batch size (medians)."""
+    """Per-article ms of `cluster_batch` and of `record_page_results` per batch size (medians)."""
     cells: dict[str, float] = {}
     for batch in BATCHES:
         for name, fn in (("cluster", time_cluster), ("record", time_record)):
@@ -278,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             for size in sizes:
                 start = time.perf_counter()
                 grow(wh, have, size, rng)
-                wh.con.execute("CHECKPOINT")
+                wh.checkpoint()
                 wh.refresh_band_index()  # as the next write step would, once enough rows are new
                 built = time.perf_counter() - start
                 have = size

@@ -629,29 +629,20 @@ class Timing:
 
 def ingest_docs(docs: list[Doc], db: Path, seed: int = 1) -> tuple[dict[str, int], Timing]:
     """Serve every doc and its feeds on a LoopbackSite, run the `ingest` flow into `db`, and
-    time `_cluster` and `record_page_results` on the way."""
+    time the store's clustering and `record_page_results` on the way."""
     os.environ.setdefault("NEWS_INGEST_ALLOW_HOSTS", "127.0.0.1")
     import flows.ingest
     from pipeline.loopback import LoopbackSite
-    from pipeline.store import Warehouse
+    from pipeline.store import observe_steps
 
     timing = Timing()
-    cluster, record = Warehouse._cluster, Warehouse.record_page_results
 
-    def timed_cluster(self: Warehouse, rows: Any, *args: Any) -> int:
-        start = time.perf_counter()
-        try:
-            return cluster(self, rows, *args)
-        finally:
-            timing.cluster_s += time.perf_counter() - start
-            timing.articles += len(rows)
-
-    def timed_record(self: Warehouse, *args: Any) -> dict[str, int]:
-        start = time.perf_counter()
-        try:
-            return record(self, *args)
-        finally:
-            timing.record_s += time.perf_counter() - start
+    def observe(step: str, seconds: float, items: int) -> None:
+        if step == "cluster":
+            timing.cluster_s += seconds
+            timing.articles += items
+        elif step == "record_pages":
+            timing.record_s += seconds
 
     site = LoopbackSite().bind()
     base = site.base_url
@@ -665,14 +656,8 @@ def ingest_docs(docs: list[Doc], db: Path, seed: int = 1) -> tuple[dict[str, int
         site.set(path, body, "application/rss+xml")
     feed_urls = [base + p for p in feeds]
     random.Random(seed).shuffle(feed_urls)
-    Warehouse._cluster = timed_cluster  # type: ignore[method-assign]
-    Warehouse.record_page_results = timed_record  # type: ignore[method-assign]
-    try:
-        with site:
-            counts = flows.ingest.ingest(feed_urls=feed_urls, warehouse=str(db))
-    finally:
-        Warehouse._cluster = cluster  # type: ignore[method-assign]
-        Warehouse.record_page_results = record  # type: ignore[method-assign]
+    with observe_steps(observe), site:
+        counts = flows.ingest.ingest(feed_urls=feed_urls, warehouse=str(db))
     return counts, timing
 
 
@@ -814,9 +799,9 @@ def dedup_cost(docs: list[Doc], timing: Timing, sample: int) -> list[str]:
     return [
         f"extraction (extract_article, {len(picked)} pages)  {extract_ms:8.2f} ms/article",
         f"signature (neardup.signature, in the worker)    {sign_ms:8.2f} ms/article",
-        f"_cluster (hash + band probe + decision, writer) {cluster_ms:8.2f} ms/article",
+        f"clustering (hash, band probe, decision; writer) {cluster_ms:8.2f} ms/article",
         f"record_page_results (whole write, writer)       {record_ms:8.2f} ms/article",
-        f"dedup share of extraction (signature+_cluster)  {share:8.1%}",
+        f"dedup share of extraction (signature + cluster) {share:8.1%}",
     ]
 
 

@@ -24,13 +24,8 @@ import pyarrow as pa  # noqa: E402
 
 from pipeline import neardup  # noqa: E402
 from pipeline.dedup import content_hash  # noqa: E402
-from pipeline.records import Article, Entry, Fetch, ParsedFeed  # noqa: E402
-from pipeline.store import (  # noqa: E402
-    FeedResult,
-    PageResult,
-    Warehouse,
-    name_key,
-)
+from pipeline.records import Article, Entry, FeedResult, Fetch, PageResult, ParsedFeed  # noqa: E402
+from pipeline.store import Warehouse, name_key  # noqa: E402
 from pipeline.urls import url_key  # noqa: E402
 
 SITES = 300
@@ -245,7 +240,7 @@ class Generator:
                 ("categories", categories),
                 ("tags", tags),
             ):
-                insert(wh, name, table)
+                wh.load_table(name, table)
 
     def load_runs(self, wh: Warehouse) -> None:
         hours = len(self.run_count)
@@ -266,9 +261,9 @@ class Generator:
             }
         )
         with wh.transaction():
-            insert(wh, "runs", runs)
+            wh.load_table("runs", runs)
             # Each feed's publishing rate over its last 14 days, as the scheduler keeps it.
-            wh.con.execute(
+            wh.execute(
                 "UPDATE feeds SET entries_per_day = r.rate FROM (SELECT feed_id,"
                 " count(*) FILTER (WHERE published_at >= ?) / 14.0 AS rate"
                 " FROM feed_entries GROUP BY feed_id) r WHERE feeds.feed_id = r.feed_id",
@@ -514,7 +509,7 @@ class Generator:
             )
         with wh.transaction():
             for name, table in tables:
-                insert(wh, name, table)
+                wh.load_table(name, table)
 
     def signature_tables(
         self, ids: np.ndarray, member: np.ndarray, head: np.ndarray, exact: np.ndarray
@@ -559,21 +554,10 @@ class Generator:
         ]
 
 
-def insert(wh: Warehouse, table: str, data: pa.Table) -> None:
-    wh.con.register("_chunk", data)
-    try:
-        cols = ", ".join(data.column_names)
-        wh.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _chunk")
-    finally:
-        wh.con.unregister("_chunk")
-
-
-def advance(wh: Warehouse, sequence: str, table: str, column: str) -> None:
-    """Move a sequence past the ids loaded explicitly, as if they had been drawn from it."""
-    top = int(wh.con.execute(f"SELECT coalesce(max({column}), 0) FROM {table}").fetchall()[0][0])
-    have = int(wh.con.execute(f"SELECT nextval('{sequence}')").fetchall()[0][0])
-    if have <= top:
-        wh.con.execute(f"SELECT max(nextval('{sequence}')) FROM range(?)", [top - have + 1])
+def advance(wh: Warehouse, table: str, column: str) -> None:
+    """Move id allocation past the ids loaded explicitly, as if they had been drawn from it."""
+    top = int(wh.sql(f"SELECT coalesce(max({column}), 0) FROM {table}")[0][0])
+    wh.advance_ids(column, top)
 
 
 def generate(out: Path, total: int, chunk: int, corpus: Corpus, seed: int, sigs: bool) -> None:
@@ -586,23 +570,23 @@ def generate(out: Path, total: int, chunk: int, corpus: Corpus, seed: int, sigs:
             gen.chunk(wh, lo, hi)
             print(f"  {hi:>10,} articles  {time.perf_counter() - start:7.1f} s", flush=True)
         gen.load_runs(wh)
-        wh.con.execute(
+        wh.execute(
             "INSERT INTO content_hashes SELECT content_hash, min(article_id) FROM articles"
             " GROUP BY content_hash"
         )
-        for sequence, table, column in (
-            ("feed_id_seq", "feeds", "feed_id"),
-            ("fetch_id_seq", "fetches", "fetch_id"),
-            ("article_id_seq", "articles", "article_id"),
-            ("author_id_seq", "authors", "author_id"),
-            ("category_id_seq", "categories", "category_id"),
-            ("tag_id_seq", "tags", "tag_id"),
-            ("run_id_seq", "runs", "run_id"),
+        for table, column in (
+            ("feeds", "feed_id"),
+            ("fetches", "fetch_id"),
+            ("articles", "article_id"),
+            ("authors", "author_id"),
+            ("categories", "category_id"),
+            ("tags", "tag_id"),
+            ("runs", "run_id"),
         ):
-            advance(wh, sequence, table, column)
-        wh.con.execute("CHECKPOINT")
+            advance(wh, table, column)
+        wh.checkpoint()
         counts = {
-            t: int(wh.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0])
+            t: int(wh.sql(f"SELECT count(*) FROM {t}")[0][0])
             for t in (
                 "articles",
                 "article_versions",
@@ -650,12 +634,12 @@ def time_queries(path: Path, repeat: int, only: str | None) -> list[tuple[str, f
             continue
         with Warehouse(path) as wh:  # cold: the first run after opening the file
             t0 = time.perf_counter()
-            result = wh.con.execute(sql).fetchall()
+            result = wh.sql(sql)
             cold = time.perf_counter() - t0
             warm = []
             for _ in range(repeat):
                 t0 = time.perf_counter()
-                wh.con.execute(sql).fetchall()
+                wh.sql(sql)
                 warm.append(time.perf_counter() - t0)
         rows.append((name, cold, statistics.median(warm), len(result)))
         flag = "  OVER 1 s" if max(cold, statistics.median(warm)) > 1 else ""
@@ -727,7 +711,7 @@ def ingest_once(wh: Warehouse, corpus: Corpus, rep: int, size: int) -> dict[str,
     """Register a feed's `size` new entries, then store their pages; seconds of each step.
     Afterwards the batch's rows are deleted, so every repetition sees the same warehouse."""
     marks = {
-        t: int(wh.con.execute(f"SELECT coalesce(max({c}), 0) FROM {t}").fetchall()[0][0])
+        t: int(wh.sql(f"SELECT coalesce(max({c}), 0) FROM {t}")[0][0])
         for t, c in (
             ("articles", "article_id"),
             ("fetches", "fetch_id"),
@@ -789,7 +773,7 @@ def ingest_once(wh: Warehouse, corpus: Corpus, rep: int, size: int) -> dict[str,
     counts = wh.record_page_results(run_id, results)
     times["record_page_results"] = time.perf_counter() - t0
     assert counts["articles_new"] == size, counts
-    with wh.transaction() as con:
+    with wh.transaction():
         new = f"article_id > {marks['articles']}"
         for table in (
             "articles",
@@ -803,17 +787,17 @@ def ingest_once(wh: Warehouse, corpus: Corpus, rep: int, size: int) -> dict[str,
             "article_tags",
             "content_hashes",
         ):
-            con.execute(f"DELETE FROM {table} WHERE {new}")
-        con.execute(f"DELETE FROM fetches WHERE fetch_id > {marks['fetches']}")
-        con.execute("DELETE FROM feed_entries WHERE feed_id = ?", [state.feed_id])
-        con.execute("DELETE FROM feeds WHERE feed_id = ?", [state.feed_id])
+            wh.execute(f"DELETE FROM {table} WHERE {new}")
+        wh.execute(f"DELETE FROM fetches WHERE fetch_id > {marks['fetches']}")
+        wh.execute("DELETE FROM feed_entries WHERE feed_id = ?", [state.feed_id])
+        wh.execute("DELETE FROM feeds WHERE feed_id = ?", [state.feed_id])
         for table, col in (
             ("authors", "author_id"),
             ("categories", "category_id"),
             ("tags", "tag_id"),
             ("runs", "run_id"),
         ):
-            con.execute(f"DELETE FROM {table} WHERE {col} > {marks[table]}")
+            wh.execute(f"DELETE FROM {table} WHERE {col} > {marks[table]}")
     return times
 
 

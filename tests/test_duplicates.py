@@ -43,7 +43,7 @@ def _article_id(wh: Warehouse, url: str) -> int:
 
 
 def _matches(wh: Warehouse) -> set[tuple[object, ...]]:
-    return set(wh.con.execute(f"SELECT {COLUMNS} FROM duplicate_matches").fetchall())
+    return set(wh.sql(f"SELECT {COLUMNS} FROM duplicate_matches"))
 
 
 def test_every_layer_shows_in_duplicate_matches(wh: Warehouse) -> None:
@@ -115,16 +115,16 @@ def test_every_layer_shows_in_duplicate_matches(wh: Warehouse) -> None:
     }
     # The first sightings (a's story entry, d's entries of the copy and the rewrite) are not
     # duplicates; every match has a time and the content layers their similarity.
-    rows = wh.con.execute(
+    rows = wh.sql(
         "SELECT method, similarity, containment, detected_at FROM duplicate_matches"
-    ).fetchall()
+    )
     assert all(r[3] is not None for r in rows)
     by_method = {r[0]: r for r in rows}
     assert by_method["content_hash"][1:3] == (1.0, 1.0)
     assert max(by_method["near_duplicate"][1:3]) >= 0.8
     assert by_method["url"][1] is None and by_method["guid"][1] is None
     assert dict(
-        wh.con.execute("SELECT method, count(*) FROM duplicate_matches GROUP BY method").fetchall()
+        wh.sql("SELECT method, count(*) FROM duplicate_matches GROUP BY method")
     ) == {"url": 3, "guid": 1, "content_hash": 1, "near_duplicate": 1}
 
     # The same input again adds nothing.
@@ -160,7 +160,7 @@ def test_link_mode_relisting_is_a_url_match(wh: Warehouse) -> None:
     relisted = STORY + "?fbclid=zz"
     wh.record_feed_results(run_id, [ok_result(a, entry("g-new", relisted))])
     assert scalar(wh, "SELECT guid_mode FROM feeds") == "link"
-    assert wh.con.execute("SELECT entry_key, link, method FROM entry_matches").fetchall() == [
+    assert wh.sql("SELECT entry_key, link, method FROM entry_matches") == [
         ("g-old", relisted, "url"),
     ]
     # Listed before its page is stored, it shows once the entry has its article.

@@ -25,7 +25,7 @@ def _load(wh: Warehouse, texts: dict[str, str]) -> dict[str, int]:
             for p in pages
         ],
     )
-    return dict(wh.con.execute("SELECT url, cluster_id FROM articles").fetchall())
+    return dict(wh.sql("SELECT url, cluster_id FROM articles"))
 
 
 def _edited(seed: int) -> str:
@@ -37,11 +37,11 @@ def _edited(seed: int) -> str:
 
 
 def _band_rows(wh: Warehouse, url: str) -> list[dict[str, int]]:
-    rows = wh.con.execute(
+    rows = wh.sql(
         "SELECT band, band_hash FROM article_bands"
         " WHERE article_id = (SELECT article_id FROM articles WHERE url = ?)",
         [url],
-    ).fetchall()
+    )
     return [{"band": b, "band_hash": h, "article_id": -1} for b, h in rows]
 
 
@@ -54,24 +54,24 @@ def wh(tmp_path: Path):  # type: ignore[no-untyped-def]
 def test_files_give_the_same_candidates_as_the_scan(wh: Warehouse) -> None:
     _load(wh, {f"https://a.example/{i}": _story(i) for i in range(6)})
     probe = _band_rows(wh, "https://a.example/3")
-    scanned = wh.bands.candidates(wh.con, probe)
-    assert wh.bands.rebuild(wh.con) == 6 * 32
+    scanned = wh.band_candidates(probe)
+    assert wh.rebuild_band_index() == 6 * 32
     assert sorted(f.suffix for f in wh.bands.folder.iterdir()) == [".json", ".npy", ".npy"]
-    assert wh.bands.batch >= 1 and wh.bands.stale_rows(wh.con) == 0
-    assert wh.bands.candidates(wh.con, probe) == scanned
+    assert wh.bands.batch >= 1 and wh.stale_band_rows() == 0
+    assert wh.band_candidates(probe) == scanned
     article_3 = scalar_id(wh, "https://a.example/3")
     assert scanned == {-1: {article_3}}
 
 
 def scalar_id(wh: Warehouse, url: str) -> int:
     return int(
-        wh.con.execute("SELECT article_id FROM articles WHERE url = ?", [url]).fetchall()[0][0]
+        wh.sql("SELECT article_id FROM articles WHERE url = ?", [url])[0][0]
     )
 
 
 def test_near_duplicates_cluster_through_the_files_and_the_newer_rows(wh: Warehouse) -> None:
     _load(wh, {"https://a.example/1": _story(1), "https://a.example/2": _story(2)})
-    wh.bands.rebuild(wh.con)
+    wh.rebuild_band_index()
     # Matched through the files: the originals are only there (and in DuckDB, older batches).
     clusters = _load(wh, {"https://b.example/1": _edited(1)})
     assert clusters["https://b.example/1"] == clusters["https://a.example/1"]
@@ -84,7 +84,7 @@ def test_near_duplicates_cluster_through_the_files_and_the_newer_rows(wh: Wareho
 
 def test_a_new_version_is_found_by_its_new_text(wh: Warehouse) -> None:
     _load(wh, {"https://a.example/1": _story(1), "https://a.example/2": _story(2)})
-    wh.bands.rebuild(wh.con)
+    wh.rebuild_band_index()
     old_id = scalar_id(wh, "https://a.example/1")
     # The article's text is replaced (as a new version or a re-extraction does): its new bands
     # take a new batch number, newer than the files.
@@ -105,9 +105,9 @@ def test_exact_copies_of_any_stored_text_share_a_cluster(wh: Warehouse) -> None:
     wh.record_page_results(
         run_id, [PageResult(page=page, fetch=page_fetch(page.url), article=copy)]
     )
-    dup = wh.con.execute("SELECT method FROM article_duplicates").fetchall()
+    dup = wh.sql("SELECT method FROM article_duplicates")
     assert dup == [("content_hash",)]
-    assert wh.con.execute("SELECT count(*) FROM content_hashes").fetchall()[0][0] == 1
+    assert wh.sql("SELECT count(*) FROM content_hashes")[0][0] == 1
 
 
 def test_rebuilt_when_enough_rows_are_newer(wh: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,10 +115,10 @@ def test_rebuilt_when_enough_rows_are_newer(wh: Warehouse, monkeypatch: pytest.M
     _load(wh, {f"https://a.example/{i}": _story(i) for i in range(3)})  # 96 band rows
     assert not wh.bands.folder.exists()
     _load(wh, {"https://a.example/9": _story(9)})  # 128 > 100: the write step rebuilds
-    assert wh.bands.rows == 128 and wh.bands.stale_rows(wh.con) == 0
+    assert wh.bands.rows == 128 and wh.stale_band_rows() == 0
     assert not wh.refresh_band_index()  # nothing newer
     _load(wh, {"https://a.example/10": _story(10)})
-    assert wh.bands.stale_rows(wh.con) == 32  # 32 < max(100, 0.25 * 128): not yet
+    assert wh.stale_band_rows() == 32  # 32 < max(100, 0.25 * 128): not yet
     assert wh.refresh_band_index(force=True) and wh.bands.rows == 160
 
 
@@ -126,9 +126,9 @@ def test_files_reopen_with_the_warehouse(tmp_path: Path) -> None:
     path = tmp_path / "wh.duckdb"
     with Warehouse(path) as wh:
         _load(wh, {"https://a.example/1": _story(1)})
-        wh.bands.rebuild(wh.con)
+        wh.rebuild_band_index()
     with Warehouse(path) as wh:
-        assert wh.bands.rows == 32 and wh.bands.stale_rows(wh.con) == 0
+        assert wh.bands.rows == 32 and wh.stale_band_rows() == 0
         clusters = _load(wh, {"https://b.example/1": _edited(1)})
         assert len(set(clusters.values())) == 1
 
@@ -136,7 +136,7 @@ def test_files_reopen_with_the_warehouse(tmp_path: Path) -> None:
 def test_files_of_another_warehouse_are_ignored(tmp_path: Path) -> None:
     with Warehouse(tmp_path / "one.duckdb") as one:
         _load(one, {"https://a.example/1": _story(1)})
-        one.bands.rebuild(one.con)
+        one.rebuild_band_index()
     # A warehouse created afresh under the same name must not trust the old files.
     (tmp_path / "one.duckdb").unlink()
     with Warehouse(tmp_path / "one.duckdb") as fresh:
@@ -154,7 +154,7 @@ def test_files_ahead_of_the_warehouse_are_ignored(tmp_path: Path) -> None:
     shutil.copy(path, tmp_path / "backup.duckdb")
     with Warehouse(path) as wh:
         _load(wh, {"https://a.example/2": _story(2)})
-        wh.bands.rebuild(wh.con)
+        wh.rebuild_band_index()
     # Restore the backup: the files now cover a batch the warehouse never reached.
     shutil.copy(tmp_path / "backup.duckdb", path)
     with Warehouse(path) as wh:
@@ -168,7 +168,7 @@ def test_damaged_files_are_ignored_and_rebuilt(tmp_path: Path, damage: str) -> N
     path = tmp_path / "wh.duckdb"
     with Warehouse(path) as wh:
         _load(wh, {"https://a.example/1": _story(1)})
-        wh.bands.rebuild(wh.con)
+        wh.rebuild_band_index()
         folder = wh.bands.folder
     manifest = json.loads((folder / lsh.MANIFEST).read_text())
     if damage == "manifest":
@@ -189,6 +189,6 @@ def test_write_steps_that_skip_migrations_use_the_files(tmp_path: Path) -> None:
     path = tmp_path / "wh.duckdb"
     with Warehouse(path) as wh:
         _load(wh, {"https://a.example/1": _story(1)})
-        wh.bands.rebuild(wh.con)
+        wh.rebuild_band_index()
     with Warehouse(path, migrate=False) as step:
-        assert step.bands.rows == 32 and step.bands.stale_rows(step.con) == 0
+        assert step.bands.rows == 32 and step.stale_band_rows() == 0

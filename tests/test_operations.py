@@ -80,7 +80,7 @@ def test_reextract_makes_no_http_request_and_rewrites_only_changed_rows(  # type
     with Warehouse(db) as wh:
         _, before = wh.query("SELECT article_id, title, text FROM articles ORDER BY article_id")
         # Pretend an older extractor got one title wrong.
-        wh.con.execute("UPDATE articles SET title = 'garbled' WHERE article_id = ?", [before[0][0]])
+        wh.execute("UPDATE articles SET title = 'garbled' WHERE article_id = ?", [before[0][0]])
     site.stop()  # no network at all: any request would fail
     site.reset_stats()
     counts = reextract(warehouse=str(db))

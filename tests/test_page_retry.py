@@ -80,10 +80,10 @@ def _ok(page: PendingPage, art: Article) -> PageResult:
 
 
 def _entry_state(wh: Warehouse) -> list[tuple[object, ...]]:
-    return wh.con.execute(
+    return wh.sql(
         "SELECT article_id, page_attempts, last_page_error, refetch FROM feed_entries"
         " ORDER BY feed_id, entry_key"
-    ).fetchall()
+    )
 
 
 def _setup(wh: Warehouse) -> tuple[int, FeedState]:
@@ -125,9 +125,9 @@ def test_temporary_failure_keeps_feed_text_then_the_page_upgrades_it(wh: Warehou
     (page,) = wh.pending_pages()
     counts = wh.record_page_results(run_id, [_failed(page, 503, "HTTP 503")])
     assert (counts["articles_new"], counts["fallbacks"], counts["pages_failed"]) == (1, 1, 1)
-    ((article_id, source, reason),) = wh.con.execute(
+    ((article_id, source, reason),) = wh.sql(
         "SELECT article_id, source, fallback_reason FROM articles"
-    ).fetchall()
+    )
     assert (source, reason) == ("feed", "HTTP 503")
     assert _entry_state(wh) == [(article_id, 1, "HTTP 503", True)]
 
@@ -139,10 +139,10 @@ def test_temporary_failure_keeps_feed_text_then_the_page_upgrades_it(wh: Warehou
     assert counts["articles_updated"] == 1
     assert (counts["articles_new"], counts["fallbacks"], counts["articles_linked"]) == (0, 0, 0)
     assert wh.counts()["articles"] == 1
-    row = wh.con.execute(
+    row = wh.sql(
         "SELECT article_id, source, fallback_reason, text, description, language, site_name,"
         " version, content_hash, provenance, cluster_id FROM articles"
-    ).fetchall()[0]
+    )[0]
     assert row[:9] == (
         article_id,
         "page",
@@ -156,10 +156,10 @@ def test_temporary_failure_keeps_feed_text_then_the_page_upgrades_it(wh: Warehou
     )
     assert json.loads(row[9]) == {"title": "page"}
     assert row[10] == article_id
-    assert wh.con.execute(
+    assert wh.sql(
         "SELECT version, content_hash, text FROM article_versions ORDER BY version"
-    ).fetchall() == [(1, "hash-feed", "Feed text."), (2, "hash-Page body text.", "Page body text.")]
-    details = wh.con.execute("SELECT authors, tags FROM article_details").fetchall()
+    ) == [(1, "hash-feed", "Feed text."), (2, "hash-Page body text.", "Page body text.")]
+    details = wh.sql("SELECT authors, tags FROM article_details")
     assert details == [(["Ann Page"], ["PageTag"])]
     assert scalar(wh, "SELECT fetch_id FROM articles") == scalar(
         wh, "SELECT max(fetch_id) FROM fetches WHERE kind = 'page'"
@@ -179,7 +179,7 @@ def test_upgrade_adds_the_pages_final_and_canonical_urls_as_aliases(wh: Warehous
     result = _ok(retry, _page_text(retry, canonical_url=canonical))
     result.fetch.final_url = moved
     wh.record_page_results(wh.start_run(), [result])
-    aliases = dict(wh.con.execute("SELECT url_key, article_id FROM article_urls").fetchall())
+    aliases = dict(wh.sql("SELECT url_key, article_id FROM article_urls"))
     assert aliases[url_key(moved)] == article_id
     assert aliases[url_key(canonical)] == article_id
     # A later entry linking to the canonical URL joins the article without a fetch.
@@ -198,7 +198,7 @@ def test_retry_with_the_same_text_only_switches_the_source(wh: Warehouse) -> Non
     same = _page_text(retry, text="Feed text.", content_hash="hash-feed")
     counts = wh.record_page_results(run_id, [_ok(retry, same)])
     assert counts["articles_updated"] == 1
-    assert wh.con.execute("SELECT source, fallback_reason, version FROM articles").fetchall() == [
+    assert wh.sql("SELECT source, fallback_reason, version FROM articles") == [
         ("page", None, 1)
     ]
     assert scalar(wh, "SELECT count(*) FROM article_versions") == 1
@@ -231,7 +231,7 @@ def test_temporary_failures_stop_after_max_attempts(wh: Warehouse) -> None:
         assert _entry_state(wh) == [(article_id, attempt, "HTTP 503", more)] * 2
     assert wh.pending_pages() == []
     # One article, still the feed text, one version; no duplicate link or alias.
-    assert wh.con.execute("SELECT source, version FROM articles").fetchall() == [("feed", 1)]
+    assert wh.sql("SELECT source, version FROM articles") == [("feed", 1)]
     assert scalar(wh, "SELECT count(*) FROM article_versions") == 1
     assert scalar(wh, "SELECT count(*) FROM feed_entries") == 2
     assert scalar(wh, "SELECT count(DISTINCT article_id) FROM article_urls") == 1
@@ -255,7 +255,7 @@ def test_failed_refetch_of_an_updated_entry_is_retried(wh: Warehouse) -> None:
     counts = wh.record_page_results(run_id, [_failed(again, None, "connect timeout")])
     assert (counts["articles_new"], counts["articles_updated"]) == (0, 0)
     # The stored page version stays; the refetch stays pending.
-    assert wh.con.execute("SELECT source, text, version FROM articles").fetchall() == [
+    assert wh.sql("SELECT source, text, version FROM articles") == [
         ("page", "First text.", 1)
     ]
     assert _entry_state(wh) == [(article_id, 1, "connect timeout", True)]
@@ -263,7 +263,7 @@ def test_failed_refetch_of_an_updated_entry_is_retried(wh: Warehouse) -> None:
     (again,) = wh.pending_pages()
     counts = wh.record_page_results(run_id, [_ok(again, _page_text(again, "Second text."))])
     assert counts["articles_updated"] == 1
-    assert wh.con.execute("SELECT text, version FROM articles").fetchall() == [("Second text.", 2)]
+    assert wh.sql("SELECT text, version FROM articles") == [("Second text.", 2)]
     assert _entry_state(wh) == [(article_id, 1, "connect timeout", False)]
     assert wh.pending_pages() == []
 
@@ -272,7 +272,7 @@ def test_failed_refetch_of_an_updated_entry_is_retried(wh: Warehouse) -> None:
     (again,) = wh.pending_pages()
     wh.record_page_results(run_id, [_failed(again, 404, "HTTP 404")])
     assert _entry_state(wh) == [(article_id, 1, "HTTP 404", False)]
-    assert wh.con.execute("SELECT source, version FROM articles").fetchall() == [("page", 2)]
+    assert wh.sql("SELECT source, version FROM articles") == [("page", 2)]
     assert wh.pending_pages() == []
 
 

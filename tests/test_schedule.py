@@ -89,7 +89,7 @@ def test_warehouse_schedules_due_feeds_and_retires_gone_ones(tmp_path) -> None: 
         _, rows = wh.query("SELECT retry_after FROM fetches WHERE status = 429")
         assert rows == [("3600",)]
         # Time passes: the OK feed comes due, the retired one never again.
-        wh.con.execute("UPDATE feeds SET next_fetch_at = next_fetch_at - INTERVAL 2 DAY")
+        wh.execute("UPDATE feeds SET next_fetch_at = next_fetch_at - INTERVAL 2 DAY")
         assert {f.url for f in wh.feed_states(due=True)} == {ok.url, limited.url}
 
 

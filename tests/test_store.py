@@ -21,6 +21,8 @@ from pipeline.store import (
     WarehouseError,
     name_key,
 )
+from pipeline.store import articles as store_articles
+from pipeline.store.connection import WarehouseConnection
 from pipeline.urls import url_key
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -77,13 +79,12 @@ def ok_result(state: FeedState, *entries: Entry, headers: dict[str, str] | None 
 
 
 def scalar(wh: Warehouse, sql: str, params: list[object] | None = None) -> object:
-    return wh.con.execute(sql, params or []).fetchall()[0][0]
+    return wh.sql(sql, params or [])[0][0]
 
 
 def feed_row(wh: Warehouse, feed_id: int) -> dict[str, object]:
-    cur = wh.con.execute("SELECT * FROM feeds WHERE feed_id = ?", [feed_id])
-    names = [d[0] for d in cur.description]
-    return dict(zip(names, cur.fetchall()[0], strict=True))
+    names, rows = wh.query("SELECT * FROM feeds WHERE feed_id = ?", [feed_id])
+    return dict(zip(names, rows[0], strict=True))
 
 
 @pytest.fixture
@@ -102,12 +103,12 @@ def one_feed(wh: Warehouse, url: str = "https://example.com/feed.xml") -> FeedSt
 
 def test_fresh_file_records_every_migration_once(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "wh.duckdb"
-    expected = [(v, n) for v, n, _ in Warehouse.migrations()]
+    expected = [(m.version, m.name) for m in Warehouse.migrations()]
     assert expected and expected[0] == (1, "initial")
     with Warehouse(path) as wh:
-        rows = wh.con.execute(
+        rows = wh.sql(
             "SELECT version, name FROM schema_migrations ORDER BY version"
-        ).fetchall()
+        )
         assert rows == expected
     assert path.exists()
 
@@ -123,8 +124,7 @@ def test_reopen_applies_nothing(tmp_path: Path) -> None:
 
 
 def test_views_exist(wh: Warehouse) -> None:
-    views = {r[0] for r in wh.con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal")
-             .fetchall()}
+    views = {r[0] for r in wh.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal")}
     assert {"articles_per_site_day", "feed_status", "article_details"} <= views
     for view in ("articles_per_site_day", "feed_status", "article_details"):
         assert wh.query(f"SELECT * FROM {view}")[1] == []
@@ -220,7 +220,7 @@ def test_feed_states_registers_unknown_urls(wh: Warehouse) -> None:
     ]
     assert [s.url for s in wh.feed_states()] == [s.url for s in states]
     # Inactive feeds are not polled unless named.
-    wh.con.execute("UPDATE feeds SET active = false WHERE url = 'https://a.example/feed'")
+    wh.execute("UPDATE feeds SET active = false WHERE url = 'https://a.example/feed'")
     assert [s.url for s in wh.feed_states()] == ["https://new.example/feed"]
 
 
@@ -236,10 +236,10 @@ def test_fetch_rows_one_per_redirect_hop(wh: Warehouse) -> None:
         feed_id=state.feed_id,
     )
     wh.record_feed_results(run_id, [FeedResult(feed=state, fetch=fetch, parsed=parsed())])
-    rows = wh.con.execute(
+    rows = wh.sql(
         "SELECT url, final_url, kind, status, bytes, etag, content_type, run_id, feed_id"
         " FROM fetches ORDER BY fetch_id"
-    ).fetchall()
+    )
     assert rows == [
         ("http://example.com/feed", "https://example.com/feed", "redirect", 302, 0, None, None,
          run_id, state.feed_id),
@@ -359,10 +359,10 @@ def test_entries_inserted_once_per_feed_and_guid(wh: Warehouse) -> None:
     counts = wh.record_feed_results(run_id, batch)
     assert counts["entries_seen"] == 5
     assert counts["entries_new"] == 4
-    rows = wh.con.execute(
+    rows = wh.sql(
         "SELECT feed_id, entry_key, guid, link, link_key, authors, tags, article_id"
         " FROM feed_entries ORDER BY feed_id, entry_key"
-    ).fetchall()
+    )
     # Feed a repeats guid g2 for two links: it is switched to link mode, so neither article is
     # lost or merged (its item without a link has no page to fetch and is left out).
     k1, k2, k3 = (url_key(f"https://a.example/{n}") for n in ("1", "2", "2-duplicate-in-feed"))
@@ -374,7 +374,7 @@ def test_entries_inserted_once_per_feed_and_guid(wh: Warehouse) -> None:
         (b.feed_id, "g1", "g1", "https://b.example/1", url_key("https://b.example/1"), [], [],
          None),
     ]
-    modes = dict(wh.con.execute("SELECT feed_id, guid_mode FROM feeds").fetchall())
+    modes = dict(wh.sql("SELECT feed_id, guid_mode FROM feeds"))
     assert modes == {a.feed_id: "link", b.feed_id: "guid"}
     # The same batch again inserts nothing.
     again = wh.record_feed_results(run_id, batch)
@@ -436,7 +436,7 @@ def test_pending_pages_one_per_link_key_with_every_ref(wh: Warehouse) -> None:
     ]
 
     # An entry already linked to an article is no longer pending.
-    wh.con.execute("UPDATE feed_entries SET article_id = 99 WHERE guid = 'a2'")
+    wh.execute("UPDATE feed_entries SET article_id = 99 WHERE guid = 'a2'")
     assert [p.link_key for p in wh.pending_pages()] == [url_key("https://news.example/story")]
 
 
@@ -481,10 +481,10 @@ def test_record_page_results_new_articles_and_aliases(wh: Warehouse) -> None:
                       "articles_linked": 0, "articles_updated": 0, "fallbacks": 0,
                       "duplicates": 0}
 
-    arts = wh.con.execute(
+    arts = wh.sql(
         "SELECT article_id, cluster_id, url, canonical_url, url_key, fetch_id, source, run_id"
         " FROM articles ORDER BY article_id"
-    ).fetchall()
+    )
     assert len(arts) == 2
     for art_id, cluster_id, *_ in arts:
         assert cluster_id == art_id
@@ -496,7 +496,7 @@ def test_record_page_results_new_articles_and_aliases(wh: Warehouse) -> None:
     assert scalar(wh, "SELECT kind FROM fetches WHERE fetch_id = ?", [arts[0][5]]) == "page"
     assert scalar(wh, "SELECT count(*) FROM fetches WHERE kind = 'redirect'") == 1
 
-    aliases = dict(wh.con.execute("SELECT url_key, article_id FROM article_urls").fetchall())
+    aliases = dict(wh.sql("SELECT url_key, article_id FROM article_urls"))
     assert aliases == {
         url_key("https://news.example/a"): id_a,
         url_key("https://www.news.example/a-final"): id_a,
@@ -504,28 +504,28 @@ def test_record_page_results_new_articles_and_aliases(wh: Warehouse) -> None:
         url_key("https://news.example/b"): id_b,
     }
 
-    linked = dict(wh.con.execute("SELECT guid, article_id FROM feed_entries").fetchall())
+    linked = dict(wh.sql("SELECT guid, article_id FROM feed_entries"))
     assert linked == {"g1": id_a, "g2": id_b}
     assert wh.pending_pages() == []
 
     # Authors: whitespace-collapsed, deduped, in order.
-    details = wh.con.execute(
+    details = wh.sql(
         "SELECT article_id, authors, categories, tags FROM article_details ORDER BY article_id"
-    ).fetchall()
+    )
     assert details[0][1] == ["Ann Smith", "Bob"]
     assert details[0][2] == ["World"]
     assert details[0][3] == ["Budget", "Tax"]
     assert details[1][1] is None or details[1][1] == []
     assert details[1][3] == ["Budget", "Spending"]  # same key as "Budget": one tag, first form
-    assert wh.con.execute("SELECT name, key FROM tags ORDER BY key").fetchall() == [
+    assert wh.sql("SELECT name, key FROM tags ORDER BY key") == [
         ("Budget", "budget"), ("Spending", "spending"), ("Tax", "tax"),
     ]
     assert scalar(wh, "SELECT count(*) FROM authors") == 2
     assert scalar(wh, "SELECT count(*) FROM categories") == 1
-    positions = wh.con.execute(
+    positions = wh.sql(
         "SELECT au.name, aa.position FROM article_authors aa JOIN authors au USING (author_id)"
         " ORDER BY aa.position"
-    ).fetchall()
+    )
     assert [p[0] for p in positions] == ["Ann Smith", "Bob"]
 
 
@@ -539,13 +539,13 @@ def test_first_display_form_of_a_tag_wins_across_articles(wh: Warehouse) -> None
         PageResult(page=p2, fetch=page_fetch(p2.url), article=article(p2.url, tags=["budget"])),
     ]
     wh.record_page_results(run_id, results)
-    assert wh.con.execute("SELECT name FROM tags WHERE key = 'budget'").fetchall() == [("Budget",)]
+    assert wh.sql("SELECT name FROM tags WHERE key = 'budget'") == [("Budget",)]
     # A later batch never renames a tag.
     run2, _ = _setup_pending(wh, {"g3": "https://n.example/3"})
     (p3,) = wh.pending_pages()
     wh.record_page_results(run2, [PageResult(page=p3, fetch=page_fetch(p3.url),
                                              article=article(p3.url, tags=["BUDGET"]))])
-    assert wh.con.execute("SELECT name FROM tags WHERE key = 'budget'").fetchall() == [("Budget",)]
+    assert wh.sql("SELECT name FROM tags WHERE key = 'budget'") == [("Budget",)]
     assert scalar(wh, "SELECT count(*) FROM article_tags t JOIN tags USING (tag_id)"
                       " WHERE key = 'budget'") == 3
 
@@ -561,7 +561,7 @@ def test_canonical_match_links_to_existing_article(wh: Warehouse) -> None:
     (page,) = wh.pending_pages()
     wh.record_page_results(run_id, [PageResult(page=page, fetch=page_fetch(page.url),
                                                article=article(page.url))])
-    (article_id,) = wh.con.execute("SELECT article_id FROM articles").fetchall()[0]
+    (article_id,) = wh.sql("SELECT article_id FROM articles")[0]
 
     # Another feed links the same story by a syndication URL; its page names the same canonical.
     (other,) = wh.feed_states(["https://other.example/feed"])
@@ -621,9 +621,9 @@ def test_fallback_article_counts(wh: Warehouse) -> None:
                       "duplicates": 0}
     assert scalar(wh, "SELECT source FROM articles") == "feed"
     # The failure is counted, but a 404 is permanent: the page is not tried again.
-    assert wh.con.execute(
+    assert wh.sql(
         "SELECT page_attempts, last_page_error, refetch FROM feed_entries"
-    ).fetchall() == [(1, "HTTP 404", False)]
+    ) == [(1, "HTTP 404", False)]
     assert wh.pending_pages() == []
 
 
@@ -638,9 +638,9 @@ def test_failed_pages_retry_until_max_attempts(wh: Warehouse) -> None:
             page=page, fetch=page_fetch(page.url, 404, error="HTTP 404"), error="HTTP 404",
         )])
         assert counts["pages_failed"] == 1 and counts["articles_new"] == 0
-        rows = wh.con.execute(
+        rows = wh.sql(
             "SELECT page_attempts, last_page_error, article_id FROM feed_entries"
-        ).fetchall()
+        )
         assert rows == [(attempt, "HTTP 404", None)] * 2
     assert wh.pending_pages() == []
     assert wh.counts()["articles"] == 0
@@ -658,15 +658,15 @@ def test_page_batch_is_one_transaction(wh: Warehouse, monkeypatch: pytest.Monkey
                    error="HTTP 500"),
     ]
 
-    def boom(self: Warehouse, rows: object, articles: object) -> None:
+    def boom(db: WarehouseConnection, rows: object, articles: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(Warehouse, "_load_names", boom)
+    monkeypatch.setattr(store_articles, "load_names", boom)
     with pytest.raises(RuntimeError, match="disk on fire"):
         wh.record_page_results(run_id, results)
     assert wh.counts() == before
     assert scalar(wh, "SELECT count(*) FROM article_urls") == 0
-    assert wh.con.execute("SELECT article_id, page_attempts FROM feed_entries").fetchall() == [
+    assert wh.sql("SELECT article_id, page_attempts FROM feed_entries") == [
         (None, 0), (None, 0),
     ]
     assert len(wh.pending_pages()) == 2
@@ -685,7 +685,7 @@ def test_feed_batch_is_one_transaction(wh: Warehouse, monkeypatch: pytest.Monkey
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("load failed")
 
-    monkeypatch.setattr(Warehouse, "_load", boom)
+    monkeypatch.setattr(WarehouseConnection, "load", boom)
     with pytest.raises(RuntimeError):
         wh.record_feed_results(run_id, [ok_result(state, entry("g", "https://n.example/1"),
                                                   headers={"etag": "e"})])
@@ -702,7 +702,7 @@ def test_counts_and_runs(wh: Warehouse) -> None:
                            "categories": 0, "tags": 0, "fetches": 0, "runs": 0}
     run_id = wh.start_run()
     assert isinstance(run_id, int)
-    row = wh.con.execute("SELECT status, finished_at, started_at FROM runs").fetchall()[0]
+    row = wh.sql("SELECT status, finished_at, started_at FROM runs")[0]
     assert row[0] == "running" and row[1] is None and row[2] is not None
     state = one_feed(wh)
     wh.record_feed_results(run_id, [ok_result(state, entry("g", "https://n.example/1"))])
@@ -747,7 +747,7 @@ def _load_articles(wh: Warehouse, texts: dict[str, str]) -> dict[str, int]:
         for p in pages
     ]
     wh.record_page_results(run_id, results)
-    return dict(wh.con.execute("SELECT url, cluster_id FROM articles").fetchall())
+    return dict(wh.sql("SELECT url, cluster_id FROM articles"))
 
 
 def test_an_article_matching_two_stories_joins_them_into_the_earliest(wh: Warehouse) -> None:
@@ -757,10 +757,10 @@ def test_an_article_matching_two_stories_joins_them_into_the_earliest(wh: Wareho
     both = _load_articles(wh, {"https://c.example/3": _story(1) + " " + _story(2)})
     earliest = min(first.values())
     assert set(both.values()) == {earliest}
-    dup = wh.con.execute(
+    dup = wh.sql(
         "SELECT method, containment FROM article_duplicates WHERE article_id ="
         " (SELECT article_id FROM articles WHERE url = 'https://c.example/3')"
-    ).fetchall()
+    )
     assert dup[0][0] == "near_duplicate" and dup[0][1] >= 0.8
 
 

@@ -1,0 +1,234 @@
+"""The warehouse: one facade (Warehouse) over the store's modules, one module a concern:
+connection (backend seam, writer lock), migrate, schemas, feeds, runs, entries, articles,
+versions, names, clusters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from pipeline.lsh import BandIndex
+from pipeline.records import (
+    Article,
+    Entry,
+    FeedResult,
+    FeedState,
+    PageResult,
+    PendingPage,
+    StoredPage,
+)
+from pipeline.store import articles, clusters, feeds, migrate, runs, versions
+from pipeline.store import entries as feed_entries
+from pipeline.store.connection import (
+    Backend,
+    FileBackend,
+    WarehouseBusy,
+    WarehouseConnection,
+    WarehouseError,
+    WriterLock,
+)
+from pipeline.store.names import name_key
+from pipeline.store.retry import MAX_PAGE_ATTEMPTS, page_retryable
+from pipeline.store.rows import article_row
+from pipeline.store.timing import observe_steps, timed_step
+
+__all__ = [
+    "MAX_PAGE_ATTEMPTS",
+    "Backend",
+    "FeedResult",
+    "FileBackend",
+    "PageResult",
+    "PendingPage",
+    "StoredPage",
+    "Warehouse",
+    "WarehouseBusy",
+    "WarehouseError",
+    "WriterLock",
+    "name_key",
+    "observe_steps",
+    "page_retryable",
+]
+
+
+class Warehouse:
+    """One warehouse, opened through its backend (a DuckDB file: open it read-write in exactly
+    one process, DuckDB's rule).
+
+    `wait` is how long to keep trying while another process has the file open (a run between
+    its write steps, a reader): it then gets its turn instead of an error."""
+
+    def __init__(
+        self, path: Path, read_only: bool = False, migrate: bool = True, wait: float = 0.0
+    ) -> None:
+        self.backend: Backend = FileBackend(Path(path))
+        self.path = Path(path)
+        self.read_only = read_only
+        con = self.backend.connect(read_only, wait)
+        # The band index files' state (rows, batch, folder) is public to read.
+        self.bands = BandIndex(self.backend.band_index_folder())
+        self._db = WarehouseConnection(con, self.backend, self.bands)
+        if not read_only:
+            if migrate:
+                self.migrate()
+            self.bands.open(con)
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Every write of the store methods called inside commits together, or none."""
+        with self._db.transaction():
+            yield
+
+    # -- schema ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def migrations() -> list[migrate.Migration]:
+        return migrate.migrations()
+
+    def migrate(self) -> list[int]:
+        """Apply the migrations not yet recorded, in one transaction; recreate the views."""
+        return migrate.migrate(self._db)
+
+    # -- feeds and runs -------------------------------------------------------------------------
+
+    def add_feeds(self, urls: Sequence[str], titles: Sequence[str | None] | None = None) -> int:
+        return feeds.add_feeds(self._db, urls, titles)
+
+    def feed_states(self, urls: Sequence[str] | None = None, due: bool = False) -> list[FeedState]:
+        return feeds.feed_states(self._db, urls, due)
+
+    def list_feeds(self) -> list[dict[str, Any]]:
+        return feeds.list_feeds(self._db)
+
+    def record_feed_results(self, run_id: int, results: list[FeedResult]) -> dict[str, int]:
+        return feeds.record_feed_results(self._db, run_id, results)
+
+    def feed_health(self) -> list[dict[str, Any]]:
+        return feeds.feed_health(self._db)
+
+    def start_run(self, mode: str = "manual") -> int:
+        return runs.start_run(self._db, mode)
+
+    def finish_run(
+        self,
+        run_id: int,
+        counts: dict[str, int],
+        status: str = "completed",
+        error: str | None = None,
+    ) -> None:
+        runs.finish_run(self._db, run_id, counts, status, error)
+
+    # -- entries, pages, articles ---------------------------------------------------------------
+
+    def pending_pages(
+        self, limit: int | None = None, feed_ids: Sequence[int] | None = None
+    ) -> list[PendingPage]:
+        return feed_entries.pending_pages(self._db, limit, feed_ids)
+
+    def add_backfill_entries(
+        self, run_id: int, source: str, entries: Sequence[Entry]
+    ) -> dict[str, int]:
+        return feed_entries.add_backfill_entries(self._db, run_id, source, entries)
+
+    def record_page_results(self, run_id: int, results: list[PageResult]) -> dict[str, int]:
+        with timed_step("record_pages", len(results)):
+            return articles.record_page_results(self._db, run_id, results)
+
+    def stored_pages(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        site: str | None = None,
+    ) -> list[StoredPage]:
+        return versions.stored_pages(self._db, since, until, site)
+
+    def record_reextraction(self, results: list[tuple[int, Article]]) -> dict[str, int]:
+        return versions.record_reextraction(self._db, results)
+
+    # -- clusters and the band index ------------------------------------------------------------
+
+    def refresh_band_index(self, force: bool = False) -> bool:
+        return clusters.refresh_band_index(self._db, force)
+
+    def rebuild_band_index(self) -> int:
+        """Rewrite the band index files now; returns the band rows written."""
+        return clusters.rebuild_band_index(self._db)
+
+    def stale_band_rows(self) -> int:
+        """Band rows newer than the band index files."""
+        return clusters.stale_band_rows(self._db)
+
+    def band_candidates(self, probe_rows: list[dict[str, Any]]) -> dict[int, set[int]]:
+        """Stored articles sharing a band with each probe row's article (rows of `band`,
+        `band_hash`, `article_id`)."""
+        return clusters.band_candidates(self._db, probe_rows)
+
+    def cluster_batch(self, batch: list[Article], ids: list[int], now: datetime) -> int:
+        """Cluster new articles under the given ids, as record_page_results does (signatures,
+        bands, content hashes and duplicate rows written, the articles rows not): for
+        benchmarks. Returns how many matched an earlier article."""
+        rows = [article_row(a, i, None, now, None) for a, i in zip(batch, ids, strict=True)]
+        return clusters.cluster_articles(self._db, rows, batch, now)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def query(
+        self, sql: str, params: Sequence[Any] | None = None
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Column names and rows of any statement (the CLI's `query`)."""
+        return self._db.query(sql, params)
+
+    def sql(self, query: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """The rows of one read-only statement (SELECT, WITH ... SELECT, DESCRIBE)."""
+        statements = self._db.con.extract_statements(query)
+        if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+            raise ValueError(f"sql() reads, one SELECT at a time: {query[:80]!r}")
+        return self._db.con.execute(query, params or []).fetchall()
+
+    def counts(self) -> dict[str, int]:
+        return runs.table_counts(self._db)
+
+    # -- maintenance, benchmarks and tests ------------------------------------------------------
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        """Run one statement for its effect, bypassing the store's rules: for maintenance,
+        test setup and benchmark data, never for the pipeline's own writes."""
+        self._db.con.execute(sql, params or [])
+
+    def load_table(self, table: str, data: pa.Table) -> None:
+        """Bulk-insert an Arrow table into `table`, by column name (explicit ids included:
+        call advance_ids afterwards)."""
+        self._db.load_arrow(table, data)
+
+    def allocate_ids(self, name: str, n: int) -> list[int]:
+        """`n` new ids of `name` (article_id, fetch_id, feed_id, ...), as the store draws them."""
+        return self._db.allocate(name, n)
+
+    def advance_ids(self, name: str, past: int) -> None:
+        """Make ids of `name` allocated from now on greater than `past`."""
+        self.backend.advance_ids(self._db.con, name, past)
+
+    def checkpoint(self) -> None:
+        """Fold pending writes (DuckDB's write-ahead log) into the warehouse proper."""
+        self.backend.checkpoint(self._db.con)
+
+    @contextmanager
+    def rolled_back(self) -> Iterator[None]:
+        """Run writes and undo them (benchmarks: every measurement sees the same warehouse);
+        transactions inside join this one."""
+        with self._db.rolled_back():
+            yield

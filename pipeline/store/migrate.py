@@ -1,0 +1,106 @@
+"""The warehouse schema: numbered migrations, applied once each and recorded in
+`schema_migrations`. Most are SQL files (warehouse/migrations/NNN_name.sql); a data migration
+is a Python function registered with a number of its own (as sqlite-migrate registers its
+steps), so it is recorded, and skipped next time, like the SQL ones."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+
+from pipeline import neardup
+from pipeline.store.clusters import signature_bands, store_signatures
+from pipeline.store.connection import WarehouseConnection
+
+MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+
+Step = Callable[[WarehouseConnection], None]
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: Step
+    # A data migration that used to run, unnumbered, along with this (SQL) version: a
+    # warehouse that recorded that version before already has its effect.
+    ran_with: int | None = None
+
+
+_DATA_MIGRATIONS: list[Migration] = []
+
+
+def data_migration(version: int, name: str, ran_with: int | None = None) -> Callable[[Step], Step]:
+    """Register a function as the data migration `version`."""
+
+    def register(step: Step) -> Step:
+        _DATA_MIGRATIONS.append(Migration(version, name, step, ran_with))
+        return step
+
+    return register
+
+
+def sql_migrations() -> list[Migration]:
+    folder = resources.files("warehouse").joinpath("migrations")
+    found = []
+    for item in folder.iterdir():
+        match = MIGRATION_NAME.match(item.name)
+        if match:
+            found.append(
+                Migration(int(match.group(1)), match.group(2), _run_sql(item.read_text("utf-8")))
+            )
+    return found
+
+
+def migrations() -> list[Migration]:
+    """Every migration, SQL and data, by version."""
+    found = sorted(sql_migrations() + _DATA_MIGRATIONS, key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise RuntimeError(f"two migrations share a version: {versions}")
+    return found
+
+
+def migrate(db: WarehouseConnection) -> list[int]:
+    """Apply the migrations not yet recorded, all in one transaction; recreate the views.
+    Returns the versions applied."""
+    with db.transaction() as con:
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+            " applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
+        )
+        done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+        applied = []
+        for migration in migrations():
+            if migration.version in done:
+                continue
+            if migration.ran_with is None or migration.ran_with not in done:
+                migration.apply(db)
+            con.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
+                [migration.version, migration.name],
+            )
+            applied.append(migration.version)
+        con.execute(resources.files("warehouse").joinpath("views.sql").read_text("utf-8"))
+    return applied
+
+
+def _run_sql(sql: str) -> Step:
+    def run(db: WarehouseConnection) -> None:
+        db.con.execute(sql)
+
+    return run
+
+
+@data_migration(6, "sign_unsigned_articles", ran_with=2)
+def sign_unsigned_articles(db: WarehouseConnection) -> None:
+    """Signatures and bands for articles stored before near-duplicate detection existed.
+    Their clusters stay as they were; later articles can match them."""
+    rows = db.con.execute(
+        "SELECT article_id, text FROM articles ANTI JOIN article_signatures USING (article_id)"
+    ).fetchall()
+    sigs = {int(article_id): neardup.signature(text or "") for article_id, text in rows}
+    store_signatures(db, sigs, signature_bands(sigs))
