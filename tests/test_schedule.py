@@ -6,6 +6,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from pipeline import schedule
+from pipeline.errors import FailureKind, kind_for_status
 from pipeline.records import Fetch
 from pipeline.settings import Settings
 from pipeline.store import FeedResult, Warehouse
@@ -16,6 +17,14 @@ NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 def fetch(status: int | None, headers: dict[str, str] | None = None) -> Fetch:
     return Fetch(url="https://a.example/feed", kind="feed", started_at=NOW, status=status,
                  headers=headers or {})
+
+
+def failed(status: int | None, error: str) -> Fetch:
+    """A failed fetch, with the kind the fetcher gives it (no status: a read timeout)."""
+    result = fetch(status)
+    result.error = error
+    result.failure_kind = kind_for_status(status) if status else FailureKind.TEMPORARY
+    return result
 
 
 def test_busy_feeds_are_polled_more_often_than_quiet_ones() -> None:
@@ -39,10 +48,10 @@ def test_failures_back_off_exponentially_by_kind() -> None:
     assert temporary == sorted(temporary) and temporary[1] == 2 * temporary[0]
     assert schedule.failure_delay("hard", 1) > schedule.failure_delay("temporary", 1)
     assert schedule.failure_delay("hard", 50) == schedule.MAX_BACKOFF["hard"]
-    assert schedule.classify_failure(503, "HTTP 503") == "temporary"
-    assert schedule.classify_failure(None, "read timeout") == "temporary"
-    assert schedule.classify_failure(404, "HTTP 404") == "hard"
-    assert schedule.classify_failure(500, "HTTP 500") == "soft"
+    assert schedule.classify_failure(failed(503, "HTTP 503")) == "temporary"
+    assert schedule.classify_failure(failed(None, "read timeout")) == "temporary"
+    assert schedule.classify_failure(failed(404, "HTTP 404")) == "hard"
+    assert schedule.classify_failure(failed(500, "HTTP 500")) == "soft"
 
 
 def test_retry_after_is_honoured_in_seconds_and_as_a_date() -> None:
