@@ -7,9 +7,13 @@ import random
 import re
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 
 from pipeline.errors import FailureKind, kind_for_status
-from pipeline.records import Fetch
+from pipeline.records import FeedState, Fetch
+
+if TYPE_CHECKING:  # the warehouse imports this module
+    from pipeline.store import Warehouse
 
 MIN_INTERVAL = timedelta(minutes=5)
 DEFAULT_INTERVAL = timedelta(hours=1)  # a feed with no publishing history yet
@@ -169,3 +173,22 @@ def next_fetch(
     delay = success_interval(entries_per_day, ttl_minutes, freshness(fetch.headers, now))
     delay = jittered(delay, rng)
     return now + delay, delay, None
+
+
+def retry_after_holds(wh: Warehouse, feeds: list[FeedState], now: datetime) -> dict[int, datetime]:
+    """The feeds (id -> until when) whose last fetch was a 429 or 503 with a Retry-After that
+    has not passed: the server asked not to be asked before then, whatever the kind of run."""
+    if not feeds:
+        return {}
+    _, rows = wh.query(
+        "SELECT feed_id, status, retry_after, started_at FROM fetches"
+        " WHERE kind = 'feed' AND started_at >= ? AND feed_id IN (SELECT unnest(?))"
+        " QUALIFY row_number() OVER (PARTITION BY feed_id ORDER BY fetch_id DESC) = 1",
+        [now - MAX_RETRY_AFTER - timedelta(days=1), [f.feed_id for f in feeds]],
+    )
+    holds = {}
+    for feed_id, status, header, asked_at in rows:
+        until = retry_after_until(status, header, asked_at)
+        if until is not None and until > now:
+            holds[int(feed_id)] = until
+    return holds
