@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
 
+from pipeline.errors import NewsIngestError
+
 # Unless the user sets them: our flows use no blocks, and registering Prefect's block types (even
 # just hashing them to find nothing changed) took ~2 s of the server's ~8 s start.
 TEMPORARY_SERVER_DEFAULTS = {
@@ -35,7 +37,7 @@ POLL_INTERVAL = 0.05
 _EXCEPTION_LINE = re.compile(r"[\w.]+(?:Error|Exception): ")
 
 
-class ApiError(Exception):
+class ApiError(NewsIngestError):
     """The temporary Prefect server could not start; the message says why."""
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from flows.api import ApiError, TemporaryServer, prefect_api
 from flows.serve import DEFAULT_CRON, DEFAULT_MAINTENANCE_CRON
+from pipeline.errors import NewsIngestError
 from pipeline.settings import Settings
 from pipeline.store import Warehouse, WarehouseError
 
@@ -26,7 +27,7 @@ DEFAULT_WAIT = 60.0  # seconds a command waits for a run's write step to let the
 MAX_CELL = 60  # table cells are cut here; csv and json carry whole values
 
 
-class CommandError(Exception):
+class CommandError(NewsIngestError):
     """A one-line reason the command could not run."""
 
 
@@ -114,7 +115,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
     mode = "scheduled" if args.due else "manual"
     with prefect_api(args.prefect_server):
-        counts = ingest(feed_urls=args.feed or None, warehouse=str(settings.warehouse), mode=mode)
+        counts = ingest(
+            feed_urls=args.feed or None,
+            warehouse=str(settings.warehouse),
+            mode=mode,
+            force=args.force,
+        )
     print(summary_line(counts))
     return 0
 
@@ -195,10 +201,12 @@ def cmd_feeds_health(args: argparse.Namespace) -> int:
 
 
 def summary_line(counts: dict[str, int]) -> str:
+    deferred = counts.get("feeds_deferred", 0)
     return (
         f"run {counts.get('run_id')}: {counts.get('feeds_total', 0)} feeds"
         f" ({counts.get('feeds_fetched', 0)} fetched, {counts.get('feeds_not_modified', 0)}"
-        f" not modified, {counts.get('feeds_failed', 0)} failed),"
+        f" not modified, {counts.get('feeds_failed', 0)} failed"
+        f"{f', {deferred} deferred by Retry-After' if deferred else ''}),"
         f" {counts.get('entries_new', 0)} new entries, {counts.get('articles_new', 0)} new"
         f" articles ({counts.get('fallbacks', 0)} from feed text,"
         f" {counts.get('duplicates', 0)} joining an earlier story),"
@@ -335,6 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--due",
         action="store_true",
         help="only the feeds whose next fetch time has come (what `serve` runs)",
+    )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="fetch feeds whose server's Retry-After has not passed too (skipped otherwise)",
     )
     run.set_defaults(handler=cmd_run, runs_flows=True)
 

@@ -42,6 +42,7 @@ from pipeline.discover import (
 )
 from pipeline.fetch import Fetcher
 from pipeline.records import Article, Entry, FeedState
+from pipeline.schedule import failure_kind, retry_after_holds
 from pipeline.settings import Settings
 from pipeline.store import FeedResult, PageResult, PendingPage, StoredPage, Warehouse, WriterLock
 
@@ -357,17 +358,52 @@ def fetch_and_load_pages(
 
 
 def report(run_id: int, mode: str, totals: dict[str, int], feeds: list[dict[str, Any]]) -> None:
-    """A markdown artifact per run: its counts, then each feed's outcome."""
+    """A markdown artifact per run: its counts, then each feed's outcome (a failure with its
+    kind: temporary, soft, hard, refused; a feed deferred by its Retry-After says until when)."""
     lines = [f"# news-ingest run {run_id} ({mode})", "", "| count | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in sorted(totals.items())]
     if feeds:
-        lines += ["", "| feed | status | entries | error |", "|---|---|---|---|"]
+        lines += ["", "| feed | status | entries | kind | error |", "|---|---|---|---|---|"]
         for f in feeds:
             error = (f["error"] or "").replace("|", "\\|")
-            lines.append(f"| {f['url']} | {f['status'] or '-'} | {f['entries']} | {error} |")
+            lines.append(
+                f"| {f['url']} | {f['status'] or '-'} | {f['entries']} | {f['kind'] or '-'}"
+                f" | {error} |"
+            )
     create_markdown_artifact(
         markdown="\n".join(lines), key="ingest-run-report", description=f"run {run_id}"
     )
+
+
+def honour_retry_after(
+    run_id: int,
+    feeds: list[FeedState],
+    holds: dict[int, datetime],
+    force: bool,
+    per_feed: list[dict[str, Any]],
+    totals: dict[str, int],
+) -> list[FeedState]:
+    """The feeds to fetch: without those whose server's Retry-After holds (`holds`), each
+    deferred in the log and the report and counted in `feeds_deferred`; all of them with
+    `force`, which the log says."""
+    logger = get_run_logger()
+    if force:
+        logger.warning(
+            "run %d: --force: fetching %d feeds despite their Retry-After", run_id, len(holds)
+        )
+        return feeds
+    for f in feeds:
+        if f.feed_id in holds:
+            until = f"deferred until {holds[f.feed_id]:%Y-%m-%d %H:%M:%S} UTC (Retry-After)"
+            logger.info("feed %s %s", f.url, until)
+            per_feed.append(
+                {"url": f.url, "status": None, "error": None, "kind": until, "entries": 0}
+            )
+    logger.info(
+        "run %d: %d feeds deferred by their Retry-After (--force fetches them)", run_id, len(holds)
+    )
+    totals["feeds_deferred"] = len(holds)
+    return [f for f in feeds if f.feed_id not in holds]
 
 
 @flow(
@@ -377,11 +413,15 @@ def report(run_id: int, mode: str, totals: dict[str, int], feeds: list[dict[str,
     task_runner=SettingsTaskRunner(),
 )
 def ingest(
-    feed_urls: list[str] | None = None, warehouse: str | None = None, mode: str = "manual"
+    feed_urls: list[str] | None = None,
+    warehouse: str | None = None,
+    mode: str = "manual",
+    force: bool = False,
 ) -> dict[str, int]:
     """Fetch feeds (the given ones; with mode "scheduled" only the due ones; else all
     registered), fetch and extract the pages of new or updated entries, load the warehouse.
-    Returns the run's counts."""
+    A feed whose server's Retry-After has not passed is deferred (`feeds_deferred`), unless
+    `force`. Returns the run's counts."""
     logger = get_run_logger()
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
@@ -399,6 +439,9 @@ def ingest(
             write_warehouse(path, "register_feeds", run_id, list(feed_urls))
         with open_step(path) as wh:
             feeds = wh.feed_states(feed_urls, due=mode == "scheduled")
+            holds = retry_after_holds(wh, feeds, datetime.now(UTC))
+        if holds:
+            feeds = honour_retry_after(run_id, feeds, holds, force, per_feed, totals)
         totals["feeds_total"] = len(feeds)
         logger.info("run %d (%s): fetching %d feeds", run_id, mode, len(feeds))
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
@@ -422,6 +465,7 @@ def ingest(
                         "url": r.feed.url,
                         "status": r.fetch.status,
                         "error": r.error,
+                        "kind": failure_kind(r.fetch) if r.error else None,
                         "entries": len(r.entries),
                     }
                 )

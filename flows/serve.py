@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from flows.api import answers_health, free_port
+from pipeline.errors import NewsIngestError
 from pipeline.settings import Settings
 
 DEFAULT_CRON = "*/15 * * * *"  # the ingest of due feeds
@@ -17,7 +18,7 @@ DEFAULT_MAINTENANCE_CRON = "30 3 * * *"  # nightly maintenance (UTC)
 SERVER_START_TIMEOUT = 180.0  # a first start migrates Prefect's database
 
 
-class ServeError(Exception):
+class ServeError(NewsIngestError):
     """serve could not start; the message says why."""
 
 

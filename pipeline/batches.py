@@ -19,8 +19,9 @@ from functools import partial
 from pathlib import Path
 
 from pipeline.archive import ArchiveWriter, read_record
-from pipeline.extract import ExtractionError, extract_article, fallback_article
-from pipeline.feeds import FeedError, parse_feed
+from pipeline.errors import ExtractionError, FailureKind, FeedError
+from pipeline.extract import extract_article, fallback_article
+from pipeline.feeds import parse_feed
 from pipeline.fetch import Fetcher
 from pipeline.neardup import signature
 from pipeline.records import (
@@ -75,15 +76,21 @@ def _fetch_feed(
             fetch.body, fetch.final_url or feed.url, fetch.headers, fetcher.settings.max_bytes
         )
     except FeedError as exc:
-        result.error = str(exc)
-        return result
+        return _failed_feed(result, str(exc), exc.kind)
     if parsed.warning and not parsed.entries:
         # Parse trouble that leaves not one complete item is a broken feed, not an empty one.
-        result.error = f"broken feed: {parsed.warning}"
-        return result
+        return _failed_feed(result, f"broken feed: {parsed.warning}", FailureKind.SOFT)
     # Feeds list newest first; a cap keeps one huge archive feed from swamping a run.
     parsed.entries = parsed.entries[:max_entries]
     result.parsed = parsed
+    return result
+
+
+def _failed_feed(result: FeedResult, error: str, kind: FailureKind) -> FeedResult:
+    """A feed whose body failed after a good fetch: the failure is the fetch's too, so its
+    `fetches` row says why (as every failed feed's does) and its kind decides the backoff."""
+    result.error = result.fetch.error = error
+    result.fetch.failure_kind = kind
     return result
 
 
@@ -185,6 +192,7 @@ def fetch_page_batch(
         if refusal:
             skipped = Fetch(url=page.url, kind="page", started_at=datetime.now(UTC))
             skipped.error, skipped.final_url = refusal, page.url
+            skipped.failure_kind = FailureKind.REFUSED  # robots.txt said no: so it stays
             return page, skipped
         fetch = fetcher.fetch(page.url, "page")
         if fetch.ok:

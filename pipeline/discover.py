@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from lxml import etree
 from protego import Protego
 
+from pipeline.errors import UnsafeXML
 from pipeline.feeds import FeedError, parse_date, parse_feed
 from pipeline.fetch import Fetcher
 from pipeline.records import Entry, Fetch
@@ -46,10 +47,6 @@ log = logging.getLogger(__name__)
 _DECLARATION_ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be")
 _YEAR_MONTH_RE = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
 _INLINE_COMMENT_RE = re.compile(r"\s+#.*$")
-
-
-class UnsafeXML(ValueError):
-    """The document declares entities (billion laughs, external entities): refused unparsed."""
 
 
 @dataclass

@@ -19,6 +19,7 @@ from trafilatura.settings import Extractor
 from trafilatura.utils import load_html
 
 from pipeline.dedup import content_hash
+from pipeline.errors import ExtractionError
 from pipeline.metadata import (
     Candidates,
     PageMetadata,
@@ -195,9 +196,6 @@ _LINES = re.compile(r"\n\s*\n+")
 _LATIN1_ALIASES = frozenset({"iso8859-1", "latin-1", "cp1252", "iso8859-15", "ascii"})
 
 
-class ExtractionError(Exception):
-    """Raised by `extract_article` only when the page yields no text, no title+description and
-    there is no feed entry to fall back to."""
 
 
 # --------------------------------------------------------------------------- decoding

@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser  # type: ignore[import-untyped]
 
+from pipeline.errors import FailureKind, FeedError
 from pipeline.records import Entry, ParsedFeed
 
 # feedparser sanitizes entry HTML (drops <script>, event handlers, ...): what we store may be
@@ -92,10 +93,6 @@ _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _SPACE_RE = re.compile(r"\s+")
 
 
-class FeedError(Exception):
-    """The bytes are not a feed at all (or could not be read as one); message is one line."""
-
-
 def parse_feed(
     body: bytes,
     url: str,
@@ -106,9 +103,10 @@ def parse_feed(
     `headers` are the HTTP response headers (any case), whose charset feedparser honours;
     `max_bytes` caps a gzipped body (a .gz file served as is) once inflated.
 
-    Raises FeedError when the body is not RSS/Atom/RDF (empty, HTML page, JSON, other XML)
-    and never anything else. An ill-formed ("bozo") feed still yields its complete entries,
-    and `ParsedFeed.warning` then says in one line what was wrong.
+    Raises FeedError when the body is not RSS/Atom/RDF (empty, HTML page, JSON, other XML;
+    kind hard) or could not be read at all (kind soft), and never anything else. An
+    ill-formed ("bozo") feed still yields its complete entries, and `ParsedFeed.warning` then
+    says in one line what was wrong.
     """
     try:
         return _parse_feed(body, url, headers, max_bytes)
@@ -116,7 +114,8 @@ def parse_feed(
         raise
     except Exception as exc:
         raise FeedError(
-            _one_line(f"feed could not be parsed: {type(exc).__name__}: {exc}")
+            _one_line(f"feed could not be parsed: {type(exc).__name__}: {exc}"),
+            kind=FailureKind.SOFT,
         ) from exc
 
 

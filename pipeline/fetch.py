@@ -18,6 +18,18 @@ import brotli
 import httpcore
 import httpx
 
+from pipeline.errors import (
+    BlockedDestination,
+    DeadlineExceeded,
+    FailureKind,
+    FetchAborted,
+    FetchError,
+    ResolveError,
+    ResponseTooLarge,
+    TooManyRedirects,
+    UnfetchableURL,
+    kind_for_status,
+)
 from pipeline.records import Fetch
 from pipeline.settings import Settings
 
@@ -38,18 +50,6 @@ DNS_MAX_STUCK = 16
 _getaddrinfo = socket.getaddrinfo
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-class BlockedDestination(Exception):
-    """The destination resolves to a private, loopback, link-local or reserved address."""
-
-
-class FetchAborted(Exception):
-    """A response broke a limit (size, deadline) and was dropped."""
-
-
-class ResolveError(OSError):
-    """A host name could not be resolved: unknown, or the lookup timed out."""
 
 
 class HostPolicy:
@@ -100,14 +100,14 @@ class HostPolicy:
 _fetch_deadline = threading.local()
 
 
-def _deadline_exceeded(seconds: float) -> FetchAborted:
-    return FetchAborted(f"deadline exceeded: response took over {seconds:g} s")
+def _deadline_exceeded(seconds: float) -> DeadlineExceeded:
+    return DeadlineExceeded(f"deadline exceeded: response took over {seconds:g} s")
 
 
 def _within_deadline(timeout: float | None) -> tuple[float | None, float | None]:
     """`timeout` cut to what is left of the deadline of the fetch running on this thread, and
     the deadline's configured seconds when it is the tighter bound (else None). Raises
-    FetchAborted once the deadline passed."""
+    DeadlineExceeded once the deadline passed."""
     deadline = getattr(_fetch_deadline, "value", None)
     if deadline is None:
         return timeout, None
@@ -249,24 +249,29 @@ def guarded_transport(policy: HostPolicy, limits: httpx.Limits) -> httpx.HTTPTra
     return transport
 
 
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, ResolveError):
-        return str(exc)
+def _with_detail(what: str, exc: BaseException) -> str:
+    return f"{what}: {exc}" if str(exc) else what
+
+
+def _describe(exc: BaseException) -> tuple[str, FailureKind]:
+    """A transport failure's one-line message and its kind."""
+    if isinstance(exc, FetchError):
+        return str(exc), exc.kind
     if isinstance(exc, httpx.ConnectTimeout):
-        return "connect timeout"
+        return "connect timeout", FailureKind.TEMPORARY
     if isinstance(exc, httpx.ReadTimeout):
-        return "read timeout"
+        return "read timeout", FailureKind.TEMPORARY
     if isinstance(exc, httpx.TimeoutException):
-        return "timeout"
+        return "timeout", FailureKind.TEMPORARY
     if isinstance(exc, httpx.ConnectError):
-        return f"connection failed: {exc}" if str(exc) else "connection failed"
+        return _with_detail("connection failed", exc), FailureKind.TEMPORARY
     if isinstance(exc, httpx.ReadError | httpx.WriteError):
-        return f"connection lost: {exc}" if str(exc) else "connection lost"
+        return _with_detail("connection lost", exc), FailureKind.TEMPORARY
     if isinstance(exc, httpx.DecodingError):
-        return f"bad content encoding: {exc}"
+        return f"bad content encoding: {exc}", FailureKind.SOFT
     if isinstance(exc, httpx.RemoteProtocolError):
-        return f"protocol error: {exc}"
-    return f"{type(exc).__name__}: {exc}"
+        return f"protocol error: {exc}", FailureKind.TEMPORARY
+    return f"{type(exc).__name__}: {exc}", FailureKind.TEMPORARY
 
 
 class Fetcher:
@@ -339,10 +344,10 @@ class Fetcher:
             for _hop in range(self.settings.max_redirects + 1):
                 scheme = urlsplit(current).scheme.lower()
                 if scheme not in ("http", "https"):
-                    raise FetchAborted(f"unsupported URL scheme {scheme!r}")
+                    raise UnfetchableURL(f"unsupported URL scheme {scheme!r}", url=current)
                 host = (urlsplit(current).hostname or "").lower()
                 if not host:
-                    raise FetchAborted(f"URL has no host: {current!r}")
+                    raise UnfetchableURL(f"URL has no host: {current!r}", url=current)
                 queued = time.monotonic()
                 with self._slot(host):
                     waited += time.monotonic() - queued
@@ -358,25 +363,29 @@ class Fetcher:
                     continue
                 break
             else:
-                raise FetchAborted(f"too many redirects (more than {self.settings.max_redirects})")
+                raise TooManyRedirects(
+                    f"too many redirects (more than {self.settings.max_redirects})", url=url
+                )
         except BlockedDestination as exc:
-            result.error = str(exc)
+            result.error, result.failure_kind = str(exc), exc.kind
         except FetchAborted as exc:
-            result.error = str(exc)
+            result.error, result.failure_kind = str(exc), exc.kind
             result.body = result.raw_body = b""
         except (httpx.HTTPError, OSError) as exc:
-            result.error = _describe(exc)
+            result.error, result.failure_kind = _describe(exc)
             result.body = result.raw_body = b""
         finally:
             _fetch_deadline.value = None
         result.final_url = current
         # The response's own time: waiting for a per-host slot is the queue's, not the server's.
         result.elapsed_ms = int((time.monotonic() - t0 - waited) * 1000)
-        if result.error is None and result.status is not None:
-            if result.status >= 400:
-                result.error = f"HTTP {result.status}"
-            elif result.status in REDIRECT_STATUSES:
-                result.error = f"HTTP {result.status} without a usable Location"
+        if result.status is not None and result.status >= 400:
+            # The server said what it was before its body failed, if it did: its status decides.
+            result.failure_kind = kind_for_status(result.status)
+            result.error = result.error or f"HTTP {result.status}"
+        elif result.error is None and result.status in REDIRECT_STATUSES:
+            result.error = f"HTTP {result.status} without a usable Location"
+            result.failure_kind = kind_for_status(result.status)
         return result
 
     def _get_once(
@@ -405,7 +414,7 @@ class Fetcher:
             encoded = response.headers.get("content-encoding") is not None
             too_large = declared and declared.isdigit() and int(declared) > self.settings.max_bytes
             if too_large and not encoded:
-                raise FetchAborted(
+                raise ResponseTooLarge(
                     f"response too large: {declared} bytes declared,"
                     f" limit {self.settings.max_bytes}"
                 )
@@ -436,7 +445,7 @@ class Fetcher:
             for chunk in _decode(raw_within_deadline(), encodings):
                 size += len(chunk)
                 if size > self.settings.max_bytes:
-                    raise FetchAborted(
+                    raise ResponseTooLarge(
                         f"response too large: over {self.settings.max_bytes} bytes"
                         " after decompression"
                     )

@@ -9,16 +9,14 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from urllib.parse import urlsplit
 
+from pipeline.errors import OpmlError
+
 FEED_SCHEMES = ("http", "https")
 # Attribute names as readers spell them; OPML 1.0 files in the wild use every case.
 URL_ATTRS = ("xmlurl",)
 SITE_ATTRS = ("htmlurl",)
 TITLE_ATTRS = ("title", "text")
 MAX_OPML_BYTES = 16 * 1024 * 1024
-
-
-class OpmlError(ValueError):
-    """The bytes are not a usable OPML document; message is one line."""
 
 
 @dataclass

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from pipeline.errors import FailureKind
+
 
 @dataclass
 class FeedState:
@@ -26,6 +28,8 @@ class Fetch:
     final_url: str | None = None
     status: int | None = None  # None when no response came
     error: str | None = None  # None on success
+    # Set with `error`, where the failure happened: what it means for trying again.
+    failure_kind: FailureKind | None = None
     elapsed_ms: int = 0
     body: bytes = b""  # decoded (Content-Encoding undone)
     # The body as sent, still gzip/deflate/br-encoded: archived in place of `body`, then dropped.

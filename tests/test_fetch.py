@@ -630,7 +630,7 @@ def test_dns_lookup_slower_than_the_connect_timeout_fails_the_fetch(
     assert result.error == f"cannot resolve host 'slow{DEAD}': DNS lookup timed out after 1 s"
     assert result.status is None and result.body == b"" and not result.ok
     assert 1.0 <= elapsed < 2.5  # the fake resolver would have taken 30 s
-    assert classify_failure(result.status, result.error) == "temporary"
+    assert classify_failure(result) == "temporary"
     assert after.ok and after.body == PAGE  # the fetches after it carry on
     assert resolver.asked == [f"slow{DEAD}", "localhost"]
 

@@ -479,6 +479,23 @@ def test_every_failed_feed_says_why_in_feeds_and_fetches(hostile: HostileRun) ->
     assert secret[0][1] == secret[0][3]
 
 
+def test_every_failed_feed_has_a_fetch_row_with_its_error(hostile: HostileRun) -> None:
+    """Failures found after a good fetch (HTML, JSON, gzip bombs served as files, broken XML)
+    are the fetch's failure too: its row says why, as for a timeout or a 404."""
+    rows = query(
+        hostile.db,
+        "SELECT f.url, f.last_error, x.error FROM feeds f JOIN fetches x USING (feed_id)"
+        " WHERE x.kind = 'feed'",
+    )
+    by_url = {feed_url: (last_error, fetch_error) for feed_url, last_error, fetch_error in rows}
+    failed = [(u, c) for u, c in hostile.feeds.items() if c.error is not None]
+    assert any(not c.fetch_error for _, c in failed)  # failures after a 200 are among them
+    for feed_url, case in failed:
+        last_error, fetch_error = by_url[feed_url]
+        assert fetch_error, f"{case.path}: no error on its fetch row"
+        assert fetch_error == last_error, case.path
+
+
 def test_readable_feeds_land_every_item_parse_feed_finds(hostile: HostileRun) -> None:
     entries = dict(
         query(
@@ -702,6 +719,17 @@ def test_real_broken_feeds_land_every_readable_item(
         else:
             assert error is None, f"{feed_url}: {error}"
             assert n == want, feed_url
+    # Every refused one says why on its fetch row too.
+    fetch_errors = dict(
+        query(
+            db,
+            "SELECT f.url, x.error FROM feeds f JOIN fetches x USING (feed_id)"
+            " WHERE x.kind = 'feed'",
+        )
+    )
+    for feed_url, want in expected.items():
+        if isinstance(want, str):
+            assert fetch_errors[feed_url] == want, feed_url
     # Only documents with no feed in them are refused; every real feed lands.
     assert sum(isinstance(w, int) for w in expected.values()) >= 150
     assert sum(n for _, n, _ in got.values()) > 300

@@ -180,11 +180,12 @@ def test_failing_feed_beside_a_good_one(
         assert errors[bad] == (500, "HTTP 500")
         assert errors[missing] == (404, "HTTP 404")
         assert "not a feed" in errors[html_page][1].lower()
-        # HTTP errors are fetch errors; the HTML page was fetched fine and failed as a feed.
+        # Every failure is on its fetch row too: HTTP errors, and the HTML page that was
+        # fetched fine and failed as a feed (its row says why, as its feed does).
         _, fetch_errors = wh.query(
             "SELECT status, error FROM fetches WHERE error IS NOT NULL ORDER BY status"
         )
-        assert fetch_errors == [(404, "HTTP 404"), (500, "HTTP 500")]
+        assert fetch_errors == [(200, errors[html_page][1]), (404, "HTTP 404"), (500, "HTTP 500")]
 
 
 def test_page_failure_falls_back_to_feed_text(

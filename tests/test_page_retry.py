@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.errors import FailureKind, kind_for_status
 from pipeline.records import Article, FeedState, Fetch
 from pipeline.store import (
     MAX_PAGE_ATTEMPTS,
@@ -94,29 +95,33 @@ def _setup(wh: Warehouse) -> tuple[int, FeedState]:
 
 
 def test_page_retryable() -> None:
-    def failed(status: int | None, error: str) -> Fetch:
-        return page_fetch(LINK, status, error=error)
+    def failed(status: int | None, error: str, kind: FailureKind | None = None) -> Fetch:
+        fetch = page_fetch(LINK, status, error=error)
+        # The kind as the fetcher (or a backfill's robots.txt gate) records it; an HTTP error
+        # status's kind is the status's own.
+        fetch.failure_kind = kind or kind_for_status(status or 0)
+        return fetch
 
-    for status, error in [
-        (503, "HTTP 503"),
-        (429, "HTTP 429"),
-        (502, "HTTP 502"),
-        (500, "HTTP 500"),
-        (None, "read timeout"),
-        (None, "connection failed: refused"),
-        (None, "deadline exceeded: response took over 30 s"),
+    for status, error, kind in [
+        (503, "HTTP 503", None),
+        (429, "HTTP 429", None),
+        (502, "HTTP 502", None),
+        (500, "HTTP 500", None),
+        (None, "read timeout", FailureKind.TEMPORARY),
+        (None, "connection failed: refused", FailureKind.TEMPORARY),
+        (None, "deadline exceeded: response took over 30 s", FailureKind.TEMPORARY),
     ]:
-        assert page_retryable(failed(status, error)), (status, error)
-    for status, error in [
-        (404, "HTTP 404"),
-        (410, "HTTP 410"),
-        (403, "HTTP 403"),
-        (None, "refused private address 10.0.0.1 for host 'x'"),
-        (None, "unsupported URL scheme 'ftp'"),
-        (None, "disallowed by robots.txt"),
-        (200, "response too large: 99999999 bytes declared, limit 10"),
+        assert page_retryable(failed(status, error, kind)), (status, error)
+    for status, error, kind in [
+        (404, "HTTP 404", None),
+        (410, "HTTP 410", None),
+        (403, "HTTP 403", None),
+        (None, "refused private address 10.0.0.1 for host 'x'", FailureKind.REFUSED),
+        (None, "unsupported URL scheme 'ftp'", FailureKind.REFUSED),
+        (None, "disallowed by robots.txt", FailureKind.REFUSED),
+        (200, "response too large: 99999999 bytes declared, limit 10", FailureKind.REFUSED),
     ]:
-        assert not page_retryable(failed(status, error)), (status, error)
+        assert not page_retryable(failed(status, error, kind)), (status, error)
     assert not page_retryable(page_fetch(LINK))
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from pipeline import schedule
+from pipeline.errors import FailureKind, kind_for_status
 from pipeline.records import Fetch
 from pipeline.settings import Settings
 from pipeline.store import FeedResult, Warehouse
@@ -16,6 +18,14 @@ NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 def fetch(status: int | None, headers: dict[str, str] | None = None) -> Fetch:
     return Fetch(url="https://a.example/feed", kind="feed", started_at=NOW, status=status,
                  headers=headers or {})
+
+
+def failed(status: int | None, error: str) -> Fetch:
+    """A failed fetch, with the kind the fetcher gives it (no status: a read timeout)."""
+    result = fetch(status)
+    result.error = error
+    result.failure_kind = kind_for_status(status) if status else FailureKind.TEMPORARY
+    return result
 
 
 def test_busy_feeds_are_polled_more_often_than_quiet_ones() -> None:
@@ -39,10 +49,10 @@ def test_failures_back_off_exponentially_by_kind() -> None:
     assert temporary == sorted(temporary) and temporary[1] == 2 * temporary[0]
     assert schedule.failure_delay("hard", 1) > schedule.failure_delay("temporary", 1)
     assert schedule.failure_delay("hard", 50) == schedule.MAX_BACKOFF["hard"]
-    assert schedule.classify_failure(503, "HTTP 503") == "temporary"
-    assert schedule.classify_failure(None, "read timeout") == "temporary"
-    assert schedule.classify_failure(404, "HTTP 404") == "hard"
-    assert schedule.classify_failure(500, "HTTP 500") == "soft"
+    assert schedule.classify_failure(failed(503, "HTTP 503")) == "temporary"
+    assert schedule.classify_failure(failed(None, "read timeout")) == "temporary"
+    assert schedule.classify_failure(failed(404, "HTTP 404")) == "hard"
+    assert schedule.classify_failure(failed(500, "HTTP 500")) == "soft"
 
 
 def test_retry_after_is_honoured_in_seconds_and_as_a_date() -> None:
@@ -96,3 +106,46 @@ def test_warehouse_schedules_due_feeds_and_retires_gone_ones(tmp_path) -> None: 
 def test_settings_are_read_from_the_environment(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("NEWS_INGEST_PER_HOST", "5")
     assert Settings.from_env().per_host == 5
+
+
+def test_retry_after_holds_for_manual_runs_until_forced(  # type: ignore[no-untyped-def]
+    prefect_server, allow_loopback, monkeypatch, capsys, tmp_path
+) -> None:
+    """A 429 with Retry-After: 3600, then `news-ingest run` again a moment later: the limited
+    feed is not asked (deferred, and the summary says so) while the others are; `--force`
+    asks it."""
+    from flows.cli import main
+    from pipeline.loopback import LoopbackSite
+
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server)
+    rss = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>Fine</title><item>'
+        b"<title>One</title><guid>g1</guid><description>Text.</description></item>"
+        b"</channel></rss>"
+    )
+    db = str(tmp_path / "w.duckdb")
+    with LoopbackSite() as site:
+        site.set("/limited.xml", b"slow down", "text/plain", 429, {"Retry-After": "3600"})
+        site.set("/fine.xml", rss, "application/rss+xml")
+        limited, fine = site.url("/limited.xml"), site.url("/fine.xml")
+        assert main(["run", "--feed", limited, "--feed", fine, "--warehouse", db]) == 0
+        assert site.hits["/limited.xml"] == 1 and site.hits["/fine.xml"] == 1
+        capsys.readouterr()
+
+        # A manual run of every feed, and one naming the limited feed: it is not asked.
+        assert main(["run", "--warehouse", db]) == 0
+        assert "1 deferred by Retry-After" in capsys.readouterr().out
+        assert main(["run", "--feed", limited, "--warehouse", db]) == 0
+        assert "1 deferred by Retry-After" in capsys.readouterr().out
+        assert site.hits["/limited.xml"] == 1 and site.hits["/fine.xml"] == 2
+
+        # --force overrides it.
+        assert main(["run", "--force", "--feed", limited, "--warehouse", db]) == 0
+        assert "deferred" not in capsys.readouterr().out
+        assert site.hits["/limited.xml"] == 2
+    with Warehouse(Path(db), read_only=True) as wh:
+        _, rows = wh.query(
+            "SELECT count(*) FROM fetches x JOIN feeds f USING (feed_id) WHERE f.url = ?",
+            [limited],
+        )
+    assert rows == [(2,)]  # one fetch row per request: none for the deferred runs
