@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from pipeline.errors import WarehouseBusy, WarehouseError
 from pipeline.lsh import BandIndex
 
 LOCK_POLL = 0.05  # seconds between tries for a busy warehouse file
@@ -30,14 +31,6 @@ ID_NAMES = frozenset(
         "band_batch",
     }
 )
-
-
-class WarehouseError(Exception):
-    """The warehouse cannot be used; the message says why and what to do."""
-
-
-class WarehouseBusy(WarehouseError):
-    """Another process holds the warehouse file."""
 
 
 def is_lock_error(exc: Exception) -> bool:

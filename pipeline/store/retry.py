@@ -12,14 +12,6 @@ MAX_PAGE_ATTEMPTS = 3
 
 
 def page_retryable(fetch: Fetch) -> bool:
-    """Whether a failed page fetch is worth another try in a later run: a temporary failure
-    (timeouts, connection errors, 429, 502-504: schedule.classify_failure) or any other 5xx.
-    A 4xx, a refused destination, an oversized body or a robots.txt refusal is not."""
-    if fetch.ok:
-        return False
-    error = fetch.error or ""
-    if "robots.txt" in error.lower():  # a backfill's gate said no: asking again changes nothing
-        return False
-    if fetch.status is not None and fetch.status >= 500:
-        return True
-    return schedule.classify_failure(fetch.status, error) == "temporary"
+    """Whether a failed page fetch is worth another try in a later run (schedule.page_retryable:
+    by the failure's kind, never its message)."""
+    return schedule.page_retryable(fetch)
