@@ -16,8 +16,9 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from lxml import etree
 from protego import Protego
 
+from pipeline.dates import parse_w3c_date
 from pipeline.errors import UnsafeXML
-from pipeline.feeds import FeedError, parse_date, parse_feed
+from pipeline.feeds import FeedError, parse_feed
 from pipeline.fetch import Fetcher
 from pipeline.records import Entry, Fetch
 from pipeline.urls import url_key
@@ -45,7 +46,6 @@ log = logging.getLogger(__name__)
 # Markup declarations as they appear in UTF-8 and UTF-16 documents (XML keywords are case-
 # sensitive); libxml2's own entity-amplification limit backs this up for anything else.
 _DECLARATION_ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be")
-_YEAR_MONTH_RE = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
 _INLINE_COMMENT_RE = re.compile(r"\s+#.*$")
 
 
@@ -196,24 +196,6 @@ def _window(since: datetime, until: datetime) -> tuple[datetime, datetime]:
 def in_window(value: datetime, since: datetime, until: datetime) -> bool:
     """The window is half-open: since <= value < until."""
     return since <= _utc(value) < until
-
-
-def parse_w3c_date(text: str | None) -> datetime | None:
-    """W3C datetime (sitemaps): YYYY, YYYY-MM, YYYY-MM-DD, or full ISO 8601 with a zone (RFC
-    822 is accepted too). Dates without a time are midnight UTC; naive times are UTC."""
-    if not text or not text.strip():
-        return None
-    text = text.strip()
-    match = _YEAR_MONTH_RE.match(text)
-    if match:
-        try:
-            return datetime(int(match.group(1)), int(match.group(2) or 1), 1, tzinfo=UTC)
-        except ValueError:
-            return None
-    try:
-        return parse_date(text)
-    except OverflowError:  # year 1 or 9999 with an offset: not a real date
-        return None
 
 
 # --- dedupe -----------------------------------------------------------------------------------

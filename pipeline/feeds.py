@@ -10,14 +10,14 @@ import re
 import time
 import xml.sax
 import zlib
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import feedparser  # type: ignore[import-untyped]
 
+from pipeline.dates import MAX_FUTURE, parse_datetime
 from pipeline.errors import FailureKind, FeedError
 from pipeline.records import Entry, ParsedFeed
 
@@ -30,8 +30,6 @@ RESOLVE_RELATIVE_URIS = True
 # Used when the caller has no Content-Type: XML's own default (the declaration, else UTF-8)
 # then decides the charset. Without any content-type feedparser would assume ISO-8859-1.
 DEFAULT_CONTENT_TYPE = "application/xml"
-# Publishers' clocks and timezones are sloppy; only dates clearly in the future are bogus.
-FUTURE_TOLERANCE = timedelta(days=1)
 # A gzip bomb must not take the worker down; no real feed is anywhere near this.
 MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
 MAX_WARNING_CHARS = 300
@@ -344,30 +342,10 @@ def _entry_date(raw: Any, key: str, now: datetime) -> datetime | None:
         except (OverflowError, ValueError, OSError):
             value = None
     if value is None:
-        value = parse_date(dict.get(raw, key))
-    if value is not None and value > now + FUTURE_TOLERANCE:
+        value = parse_datetime(dict.get(raw, key))
+    if value is not None and value > now + MAX_FUTURE:
         return None  # a typo'd year or a scheduled post: not a real publication time
     return value
-
-
-def parse_date(value: object) -> datetime | None:
-    """RFC 822 or ISO 8601 string → aware UTC datetime; naive times are taken as UTC."""
-    text = _text_or_none(value)
-    if text is None:
-        return None
-    result: datetime | None = None
-    try:
-        result = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        result = None
-    if result is None:
-        try:
-            result = datetime.fromisoformat(text)  # 3.11+: accepts "Z" and most of ISO 8601
-        except ValueError:
-            return None
-    if result.tzinfo is None:
-        result = result.replace(tzinfo=UTC)
-    return result.astimezone(UTC)
 
 
 def _ttl(value: object) -> int | None:

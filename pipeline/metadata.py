@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import html
 import json
 import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
+
+from pipeline.names import clean_text, dedupe
 
 # schema.org types whose object describes the article itself.
 ARTICLE_TYPES = frozenset(
@@ -87,7 +87,6 @@ _BOLD_PARAGRAPH_XPATH = etree.XPath(
 )
 _TRAILING_COMMA = re.compile(r",\s*([\]}])")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_SPACE = re.compile(r"\s+")
 
 
 @dataclass
@@ -137,19 +136,6 @@ class PageMetadata:
         }.get(name)
 
 
-def clean_text(value: object) -> str | None:
-    """A string with whitespace collapsed, or None when empty or not a string."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        return None
-    if "&" in value:
-        # JSON-LD and some CMS meta fields carry HTML-escaped text ("&quot;", "&#8217;").
-        value = html.unescape(value)
-    cleaned = _SPACE.sub(" ", value).strip()
-    return cleaned or None
-
-
 def split_list(value: object, separators: str = ",;") -> list[str]:
     """Split a comma-joined string (or list of them) into trimmed items, de-duplicated
     case-insensitively keeping the first display form."""
@@ -163,24 +149,6 @@ def split_list(value: object, separators: str = ",;") -> list[str]:
                 item = item.get("name")
             items.extend(split_list(item, separators))
     return dedupe([c for c in (clean_text(i) for i in items) if c])
-
-
-def name_key(value: str) -> str:
-    """The normalised key of a display name (the warehouse's key for categories and tags):
-    NFKC, case-folded, whitespace collapsed."""
-    return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
-
-
-def dedupe(values: list[str]) -> list[str]:
-    """Drop repeats by `name_key`, keeping order and the first display form."""
-    seen: set[str] = set()
-    out: list[str] = []
-    for value in values:
-        key = name_key(value)
-        if key not in seen:
-            seen.add(key)
-            out.append(value)
-    return out
 
 
 # --------------------------------------------------------------------------- JSON-LD

@@ -13,7 +13,7 @@ import trafilatura
 from lxml import etree
 from trafilatura.utils import load_html
 
-import pipeline.extract
+import pipeline.extract.body
 from pipeline.extract import (
     EXTRACTOR_VERSION,
     FAST_TEXT_OPTIONS,
@@ -29,9 +29,9 @@ from pipeline.extract import (
     parse_datetime,
     split_tags,
     strip_site_name,
+    text_extraction,
+    tidy,
 )
-from pipeline.extract import _text_extraction as text_extraction
-from pipeline.extract import _tidy as tidy
 from pipeline.records import Entry
 from pipeline.urls import url_key
 
@@ -541,7 +541,7 @@ def passes(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
         calls.append(bool(kwargs.get("fast")))
         return BARE_EXTRACTION(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline.extract.trafilatura, "bare_extraction", spy)
+    monkeypatch.setattr(trafilatura, "bare_extraction", spy)
     return calls
 
 
@@ -581,7 +581,7 @@ def test_page_the_fast_pass_may_fall_short_on_gets_the_full_cascade(
 def test_full_cascade_alone_without_the_gates_trafilatura_internals(
     passes: list[bool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline.extract, "UNCLEAN_XPATH", None)
+    monkeypatch.setattr(pipeline.extract.body, "UNCLEAN_XPATH", None)
     doc, reason = text_extraction(load_html(FIXTURE.read_text()), URL)
     assert reason == "gate-unavailable"
     assert passes == [False]

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from lxml import html as lxml_html
 
-from pipeline.metadata import dedupe, name_key, read_metadata, read_metadata_html, split_list
+from pipeline.metadata import read_metadata, read_metadata_html, split_list
+from pipeline.names import dedupe, name_key
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "wordpress_article.html"
 

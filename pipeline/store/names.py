@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
 
+from pipeline.names import name_key
 from pipeline.records import Article
 from pipeline.store.connection import WarehouseConnection
 from pipeline.store.schemas import NAME_LINK_SCHEMA
-
-
-def name_key(name: str) -> str:
-    """The normalised key of a category or tag: NFKC, case-folded, whitespace collapsed."""
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
 def norm_names(names: Sequence[str], keep_order: bool = False) -> list[str]:

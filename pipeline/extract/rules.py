@@ -1,0 +1,173 @@
+"""The extraction rules as data: which source wins each field, and the word lists, separators
+and limits the field readers apply (in the spirit of trafilatura's xpaths.py). Patterns are
+compiled here from the lists, so a rule is changed in one place."""
+
+from __future__ import annotations
+
+import re
+
+# --------------------------------------------------------------------------- precedence
+
+# Which source wins each field: the first one in the tuple that offers a valid value (a title
+# then loses its decorations and may yield to another source's: see `titles.clean_title`).
+# JSON-LD is written for search engines and is the most carefully kept; OpenGraph is written for
+# social cards (titles there are sometimes shortened or teased); the feed entry describes the same
+# article but is often truncated; trafilatura's own metadata is a heuristic last resort.
+# Visible markup (microdata, byline elements, the <h1>) comes after the declared metadata; the
+# URL's date and language detection on the text are last resorts.
+PRECEDENCE: dict[str, tuple[str, ...]] = {
+    "title": ("jsonld", "opengraph", "microdata", "feed", "meta", "h1", "trafilatura"),
+    "authors": ("jsonld", "meta", "opengraph", "microdata", "feed", "byline", "trafilatura"),
+    "published_at": (
+        "jsonld", "opengraph", "microdata", "meta", "feed", "trafilatura", "url",
+    ),
+    "modified_at": ("jsonld", "opengraph", "microdata", "meta", "feed"),
+    "site_name": ("opengraph", "jsonld", "meta", "trafilatura"),
+    "language": ("meta", "jsonld", "opengraph", "microdata", "trafilatura", "detected"),
+    "description": ("opengraph", "jsonld", "meta", "feed", "trafilatura"),
+    "image": ("opengraph", "jsonld", "meta", "feed", "trafilatura"),
+    "categories": (
+        "jsonld", "opengraph", "microdata", "meta", "rel-tag", "feed", "trafilatura",
+    ),
+    "tags": ("jsonld", "opengraph", "microdata", "meta", "rel-tag", "feed", "trafilatura"),
+}
+# Article field -> attribute of metadata.Candidates holding it.
+CANDIDATE_ATTR = {"published_at": "published", "modified_at": "modified"}
+# Sources whose titles the publisher declares as metadata (trafilatura's title is read from them;
+# the <h1> is the headline as displayed).
+DECLARED_TITLE_SOURCES = frozenset({"jsonld", "opengraph", "microdata", "feed", "meta"})
+
+# --------------------------------------------------------------------------- titles
+
+# Separators between a headline and the site name in <title>-like strings, tried in this order.
+TITLE_SEPARATORS = (
+    " | ", " - ", " – ", " — ", " :: ", " · ", " • ", " / ", ": ", " * ", " » ", " ｜ ", "｜",
+    "ㅣ", "：", " |", "| ",
+)
+# ": " joins a kicker to its headline: not a decoration's separator.
+KICKER_SEPARATORS = (":", "：")
+DECORATION_SEPARATORS = tuple(s for s in TITLE_SEPARATORS if s.strip() not in KICKER_SEPARATORS)
+# Separators some sites glue to the headline without spaces ("Headline-Politics ㅣSite"); a
+# glued decoration is cut only at another source's full headline, and only when it is short.
+GLUED_SEPARATORS = frozenset("-|｜ㅣ·•»/")
+MAX_GLUED_DECORATION = 30  # characters, separator included
+MAX_GLUED_WORDS = 3
+# Site-name decorations are stripped at most this many times ("Head - Section | Site").
+MAX_DECORATIONS = 3
+# A headline cut short for a card or a feed ends with one of these.
+ELLIPSES = ("…", "...")
+# A stem shorter than this (an ellipsis cut) or another title shorter than this (a decoration
+# cut) is too short to identify a headline.
+MIN_HEADLINE_MATCH = 12
+# Invisible characters left in headlines (soft hyphen, zero-width space, word joiner, BOM): they
+# make equal headlines compare unequal. ZWJ/ZWNJ are kept: some scripts need them.
+INVISIBLE_CHARS = "\u00ad\u200b\u2060\ufeff"
+INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
+# Curly and low quotes folded to straight ones when titles from different sources are compared.
+QUOTE_FOLD = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
+                            "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"'})
+
+# --------------------------------------------------------------------------- authors
+
+# What joins several names in one byline: punctuation, and "and" in the publishers' languages.
+AUTHOR_SEPARATORS = (",", ";", "|", "&", "/")
+AUTHOR_CONJUNCTIONS = ("and", "und", "et", "y", "e", "og", "och", "en")
+AUTHOR_SPLIT = re.compile(
+    r"\s*(?:"
+    + "|".join([re.escape(s) for s in AUTHOR_SEPARATORS]
+               + [rf"\b{w}\b" for w in AUTHOR_CONJUNCTIONS])
+    + r")\s*",
+    re.IGNORECASE,
+)
+# "Written by", "Text:", "Von": words before the name (regular-expression alternatives).
+BYLINE_LEAD_WORDS = ("written", "reported", "text", "words", "story", "posted", "published")
+BYLINE_PREFIXES = ("by", "von", "par", "por", "door", "av", "from", "autor(?:in)?", "author",
+                   "texte?")
+AUTHOR_PREFIX = re.compile(
+    rf"^(?:(?:{'|'.join(BYLINE_LEAD_WORDS)})\s+)?(?:{'|'.join(BYLINE_PREFIXES)})\s*:?\s+",
+    re.IGNORECASE,
+)
+# Lower-case "by" words that are also name particles ("di Mario Rossi", not "Di Maio"): cut
+# only before a letter, and only in lower case.
+LOWER_CASE_BYLINE_PREFIXES = ("di", "da", "de", "af", "af:")
+AUTHOR_PREFIX_LOWER = re.compile(
+    rf"^(?:{'|'.join(LOWER_CASE_BYLINE_PREFIXES)})\s+(?=[^\W\d_])"
+)
+# Roles that follow or precede a name ("Jane Doe, Senior Reporter", "Reporter: Jane Doe").
+ROLE_QUALIFIERS = (
+    "senior", "chief", "deputy", "staff", "political", "foreign", "business", "sports?",
+    "science", "health", "special", "lead", "contributing", "associate", "managing", "executive",
+)
+ROLES = (
+    "reporter", "correspondent", "editor", "writer", "columnist", "journalist", "contributor",
+    "photographer", "redakteur(?:in)?", "korrespondent(?:in)?", "journalist(?:in)?",
+)
+AUTHOR_ROLE = re.compile(
+    rf"^(?:(?:{'|'.join(ROLE_QUALIFIERS)})\s+)*(?:{'|'.join(ROLES)})s?$",
+    re.IGNORECASE,
+)
+# Trailing job words of bylines ("홍길동 기자" = "reporter Hong Gildong").
+AUTHOR_SUFFIXES = ("기자", "記者", "特派員", "편집위원")
+AUTHOR_SUFFIX = re.compile(rf"\s*(?:{'|'.join(AUTHOR_SUFFIXES)})$")
+MAX_AUTHOR_LEN = 60
+# Words that make a byline an organisation, not a person.
+ORGANISATION_WORDS = (
+    "redaktion", "staff", "agency", "agencies", "agentur", "news", "newsroom", "desk", "team",
+    "editorial", "editors", "online", "media", "press", "presse", "wire", "service", "services",
+    "group", "zeitung", "times", "magazine", "magazin", "radio", "tv", "digital", "newsdesk",
+    "redacción", "rédaction", "redazione", "nachrichten", "agenturen", "associated", "reuters",
+    "bloomberg", "xinhua", "red",
+)
+ORG_WORDS = re.compile(rf"\b(?:{'|'.join(ORGANISATION_WORDS)})\b", re.IGNORECASE)
+# A single all-caps token this short is an agency code (AFP, DPA, AP, KNA, REUTERS).
+AGENCY_CODE = re.compile(r"[A-Z]{2,8}")
+# A name ending like a domain ("mdr.de") is the site, not a person.
+DOMAIN_LIKE = re.compile(r"\w\.[a-z]{2,}$", re.IGNORECASE)
+# Words of share buttons and menus that byline markup sometimes wraps.
+UI_WORDS = frozenset(
+    {"twitter", "facebook", "instagram", "linkedin", "whatsapp", "telegram", "email", "e-mail",
+     "mail", "share", "teilen", "follow", "folgen", "more", "mehr", "print", "drucken", "login",
+     "logout", "ausloggen", "abonnieren", "subscribe", "profile", "profil", "alle", "all",
+     "artikel", "articles", "posts", "autor", "author", "autoren", "authors", "menu", "home"}
+)
+NAME_PARTICLES = frozenset(
+    {"van", "von", "der", "den", "de", "da", "del", "della", "di", "du", "la", "le", "bin",
+     "ibn", "al", "el", "dos", "das", "do", "ter", "ten", "zu", "y", "e"}
+)
+# What a person's name is: at most this long, this many words, none of these characters.
+MAX_PERSON_LEN = 50
+MAX_PERSON_WORDS = 5
+NOT_IN_PERSON_NAMES = ':!?"«»'
+# Leading characters skipped when reading a name word's initial ("'t Hooft", "(Jo)").
+NAME_WORD_OPENERS = "'’("
+# Addresses, not names, in a byline part.
+ADDRESS_MARKERS = ("@", "://")
+ADDRESS_PREFIXES = ("www.",)
+
+# --------------------------------------------------------------------------- topics
+
+# CMS/analytics labels that leak into keyword fields: ids, "key: value" pairs, domains, slugs.
+MACHINE_LABEL = re.compile(
+    r"[0-9a-f-]{16,}|\d+|.|[^\s]*_[^\s]*|[a-z0-9-]+(?:\.[a-z0-9-]+)+|.*:\S.*|\w[\w ]*: .*"
+)
+# "Category: Wine", "Subject: Justice": facet labels whose value is a topic.
+FACET_WORDS = ("category", "categories", "subject", "subjects", "topic", "topics", "tag", "tags",
+               "keyword", "keywords")
+FACET_LABEL = re.compile(rf"(?:{'|'.join(FACET_WORDS)})\s*:\s*([^:]+)", re.IGNORECASE)
+# Internal classification codes (Reuters "AERO", "INDS08"): short all-caps tokens. A list of at
+# least MIN_CODE_LIST items, CODE_LIST_SHARE of them codes, is not keywords.
+CLASSIFICATION_CODE = re.compile(r"[A-Z0-9]{2,8}")
+MIN_CODE_LIST = 6
+CODE_LIST_SHARE = 0.75
+# A single list item of this many words or more may be a space-joined list of tags.
+MIN_JOINED_WORDS = 4
+
+# --------------------------------------------------------------------------- language
+
+# Language detection reads this much text, needs at least MIN_DETECT_TEXT characters, and
+# overrides a declared language only on MIN_OVERRIDE_TEXT or more.
+DETECT_CHARS = 600
+MIN_DETECT_TEXT = 80
+MIN_OVERRIDE_TEXT = 600
+# The language CMS templates declare by default, left on pages in every language.
+TEMPLATE_LANGUAGE = "en"

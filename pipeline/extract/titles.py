@@ -1,0 +1,198 @@
+"""The headline: the chosen title without site-name and section decorations, or the other
+source's title that is its undecorated, uncut or displayed form."""
+
+from __future__ import annotations
+
+from pipeline.extract.rules import (
+    DECLARED_TITLE_SOURCES,
+    DECORATION_SEPARATORS,
+    ELLIPSES,
+    GLUED_SEPARATORS,
+    INVISIBLE,
+    MAX_DECORATIONS,
+    MAX_GLUED_DECORATION,
+    MAX_GLUED_WORDS,
+    MIN_HEADLINE_MATCH,
+    PRECEDENCE,
+    QUOTE_FOLD,
+    TITLE_SEPARATORS,
+)
+from pipeline.metadata import Candidates, PageMetadata
+from pipeline.names import clean_text, name_key
+from pipeline.urls import registrable_host
+
+
+def headline_text(value: object) -> str | None:
+    """A title candidate with whitespace collapsed and invisible characters dropped."""
+    if isinstance(value, str):
+        value = INVISIBLE.sub("", value)
+    return clean_text(value)
+
+
+def strip_site_name(title: str, site_names: list[str]) -> str:
+    """Drop " | Site" / " - Site" suffixes (or "Site | " prefixes) naming the site, repeatedly:
+    "Head - Section | Site" loses "| Site" and then "- Section" when the section is listed."""
+    keys = {name_key(s) for s in site_names if s and s.strip()}
+    if not keys:
+        return title
+    for _ in range(MAX_DECORATIONS):
+        stripped = _strip_once(title, keys)
+        if stripped == title:
+            break
+        title = stripped
+    return title
+
+
+def _strip_once(title: str, keys: set[str]) -> str:
+    for sep in TITLE_SEPARATORS:
+        if sep not in title:
+            continue
+        head, _, tail = title.rpartition(sep)
+        if head.strip() and _names_site(tail, keys):
+            return head.strip()
+        first, _, rest = title.partition(sep)
+        if rest.strip() and _names_site(first, keys):
+            return rest.strip()
+    return title
+
+
+def _names_site(part: str, keys: set[str]) -> bool:
+    folded = name_key(part)
+    return bool(folded) and any(
+        folded == k or folded.replace(" ", "") == k.replace(" ", "") for k in keys
+    )
+
+
+def _within(title: str, other: str) -> bool:
+    """`title` is `other` decorated: `other` plus a site-style separator (not ": ", which
+    joins a kicker to its headline) and more on either side, or plus a short tail glued on
+    with a separator character ("Headline-Politics")."""
+    if len(other) < MIN_HEADLINE_MATCH or len(other) >= len(title) or other not in title:
+        return False
+    before, _, after = title.partition(other)
+    before_ok = not before or any(before.endswith(sep) for sep in DECORATION_SEPARATORS)
+    after_ok = (
+        not after
+        or any(after.startswith(sep) for sep in DECORATION_SEPARATORS)
+        or _glued_decoration(after)
+    )
+    return before_ok and after_ok
+
+
+def _glued_decoration(tail: str) -> bool:
+    """`tail` is a separator character glued to the headline, then a few words."""
+    return (
+        len(tail) >= 2
+        and len(tail) <= MAX_GLUED_DECORATION
+        and tail[0] in GLUED_SEPARATORS
+        and not tail[1].isspace()
+        and len(tail[1:].split()) <= MAX_GLUED_WORDS
+    )
+
+
+def _untruncated(title: str, others: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """The full form of a headline cut short with an ellipsis ("Bridge reopens aft…"): the
+    first other candidate that starts with the cut text and goes on with more words, as
+    (source, text); None when the title is not cut or no candidate completes it."""
+    stem = next((title[: -len(e)].rstrip() for e in ELLIPSES if title.endswith(e)), None)
+    if stem is None or len(stem) < MIN_HEADLINE_MATCH:
+        return None
+    folded = stem.casefold()
+    for source, other in others:
+        if other.endswith(ELLIPSES) or other[: len(stem)].casefold() != folded:
+            continue
+        if any(ch.isalnum() for ch in other[len(stem):]):
+            return source, other
+    return None
+
+
+def _displayed_headline(
+    title: str, others: list[tuple[str, str]], title_tag: str | None, site_names: list[str]
+) -> tuple[str, str] | None:
+    """When `title` is only the page's <title> (the SEO title, which JSON-LD often copies) and
+    another declared title is the headline the page displays as its <h1>, that one as
+    (source, text); None otherwise. The <h1> alone does not count: on many pages it is a
+    section heading, a kicker or the site's logo."""
+    h1 = next((text for name, text in others if name == "h1"), None)
+    if not h1 or not title_tag:
+        return None
+    key, shown = _title_key(title), _title_key(h1)
+    if shown == key or _title_key(strip_site_name(title_tag, site_names)) != key:
+        return None
+    site_keys = {name_key(s) for s in site_names if s}
+    for name, other in others:
+        if (name in DECLARED_TITLE_SOURCES and _title_key(other) == shown
+                and not _names_site(other, site_keys)):
+            return name, other
+    return None
+
+
+def _title_key(text: str) -> str:
+    """What two sources' titles share when they are the same headline: `name_key`, with curly
+    quotes folded to straight ones."""
+    return name_key(text.translate(QUOTE_FOLD))
+
+
+def clean_title(
+    title: str,
+    site_names: list[str],
+    others: list[tuple[str, str]],
+    source: str = "",
+    title_tag: str | None = None,
+) -> tuple[str, str]:
+    """The headline without site-name and section decorations, and the source whose text it
+    is. `others` are the page's title candidates as (source, text), site names already
+    stripped. A title that is only the <title> yields to another declared title the page
+    displays as its <h1>; a title cut short with an ellipsis yields to the candidate that
+    completes it; a title that is another candidate plus a separator and more yields to the
+    bare one."""
+    title = strip_site_name(title, site_names)
+    shown = _displayed_headline(title, others, title_tag, site_names)
+    if shown is not None:
+        source, title = shown
+    full = _untruncated(title, others)
+    if full is not None:
+        source, title = full
+    keys = {name_key(s) for s in site_names if s}
+    for name, other in others:
+        if other and _within(title, other) and not _names_site(other, keys):
+            return other, name
+    return title, source
+
+
+def title_candidates(
+    page: PageMetadata | None, sources: dict[str, Candidates]
+) -> list[tuple[str, str]]:
+    """Every title the page offers as (source, text): its <h1> first (the headline as
+    displayed), then the sources' titles in PRECEDENCE order."""
+    out: list[tuple[str, str]] = []
+    h1 = headline_text(page.h1) if page is not None else None
+    if h1:
+        out.append(("h1", h1))
+    for name in PRECEDENCE["title"]:
+        cand = sources.get(name)
+        text = headline_text(cand.title) if cand is not None and name != "h1" else None
+        if text:
+            out.append((name, text))
+    return out
+
+
+def headline(
+    title: str,
+    source: str,
+    url: str,
+    page: PageMetadata | None,
+    sources: dict[str, Candidates],
+    categories: list[str],
+) -> tuple[str, str]:
+    """The chosen `title` (from `source`) cleaned by `clean_title` against the site's names
+    (the sources' site names, the URL's host, the article's categories) and the page's other
+    titles, as (headline, source whose text it is)."""
+    site_names = [c.site_name for c in sources.values() if c.site_name]
+    site_names.append(registrable_host(url))
+    site_names.extend(categories)
+    others = [(name, strip_site_name(t, site_names)) for name, t in title_candidates(page, sources)]
+    return clean_title(
+        title, site_names, others, source,
+        headline_text(page.title_tag) if page is not None else None,
+    )
