@@ -3,82 +3,46 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from flows.api import ApiError, TemporaryServer, prefect_api
-from flows.serve import DEFAULT_CRON, DEFAULT_MAINTENANCE_CRON
+from flows.reports import format_rows, quiet_task_logs, reextract_line, summary_line
 from pipeline.errors import NewsIngestError
-from pipeline.settings import Settings
+from pipeline.settings import Settings, env_name
 from pipeline.store import Warehouse, WarehouseError
 
 STARTER_OPML = resources.files("pipeline").joinpath("starter_feeds.opml")
-DEFAULT_WAIT = 60.0  # seconds a command waits for a run's write step to let the file go
-MAX_CELL = 60  # table cells are cut here; csv and json carry whole values
+# Options that override a setting: option dest -> Settings field.
+SETTING_OPTIONS = {
+    "warehouse": "warehouse",
+    "wait": "wait",
+    "cron": "cron",
+    "maintenance_cron": "maintenance_cron",
+    "interval": "backfill_interval",
+}
 
 
 class CommandError(NewsIngestError):
     """A one-line reason the command could not run."""
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(warehouse=Path(args.warehouse) if args.warehouse else None)
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """The environment's settings, overridden by the options given on the command line."""
+    given = {field: getattr(args, dest, None) for dest, field in SETTING_OPTIONS.items()}
+    return Settings.from_env(**given)
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def format_rows(names: list[str], rows: Sequence[tuple[Any, ...]], fmt: str) -> str:
-    """Render a result as an aligned text table, CSV or JSON (a list of objects)."""
-    if fmt == "json":
-        return json.dumps(
-            [dict(zip(names, map(_jsonable, row), strict=True)) for row in rows],
-            ensure_ascii=False,
-            indent=2,
-        )
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(names)
-        for row in rows:
-            writer.writerow(["" if v is None else _jsonable(v) for v in row])
-        return buffer.getvalue().rstrip("\n")
-
-    def cell(value: Any) -> str:
-        text = "NULL" if value is None else str(_jsonable(value))
-        text = " ".join(text.split())
-        return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
-
-    cells = [[cell(v) for v in row] for row in rows]
-    widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
-    lines = [
-        "  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)),
-        "  ".join("-" * w for w in widths),
-    ]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
-    lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
-    return "\n".join(lines)
+def default_help(field: str, what: str = "") -> str:
+    """`(default: $NEWS_INGEST_X or <the model's default>)`, for an option's help."""
+    default = Settings.default_of(field)
+    shown = f"{default:g}" if isinstance(default, float) else str(default)
+    return f"{what} (default: ${env_name(field)} or {shown})".strip()
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -86,7 +50,7 @@ def format_rows(names: list[str], rows: Sequence[tuple[Any, ...]], fmt: str) -> 
 
 def check_task_runner(settings: Settings) -> None:
     """NEWS_INGEST_TASK_RUNNER=dask without prefect-dask: one line, before a run starts."""
-    from flows.ingest import task_runner_for
+    from flows.runners import task_runner_for
 
     try:
         task_runner_for(settings)
@@ -94,20 +58,15 @@ def check_task_runner(settings: Settings) -> None:
         raise CommandError(str(exc)) from None
 
 
-def quiet_task_logs() -> None:
-    """Prefect logs every task's completion; on a terminal the flow's own lines say enough."""
-    logging.getLogger("prefect.task_runs").setLevel(logging.WARNING)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from flows.ingest import ingest
 
     quiet_task_logs()
-    settings = _settings(args)
+    settings: Settings = args.settings
     check_task_runner(settings)
     # Open once here, so a broken warehouse is one clear line before Prefect starts; a run
     # writing it now is waited for.
-    with Warehouse(settings.warehouse, wait=args.wait) as wh:
+    with Warehouse(settings.warehouse, wait=settings.wait) as wh:
         if not args.feed and not wh.feed_states():
             raise CommandError(
                 "no feeds registered: add some with `news-ingest feeds add URL`"
@@ -138,17 +97,14 @@ def cmd_reextract(args: argparse.Namespace) -> int:
     from flows.ingest import reextract
 
     quiet_task_logs()
-    settings = _settings(args)
+    settings: Settings = args.settings
     check_task_runner(settings)
-    Warehouse(settings.warehouse, read_only=True, wait=args.wait).close()
+    Warehouse(settings.warehouse, read_only=True, wait=settings.wait).close()
     with prefect_api(args.prefect_server):
         counts = reextract(
             warehouse=str(settings.warehouse), since=args.since, until=args.until, site=args.site
         )
-    print(
-        f"run {counts['run_id']}: {counts.get('pages_reextracted', 0)} stored pages"
-        f" re-extracted, {counts.get('articles_reextracted', 0)} articles changed"
-    )
+    print(reextract_line(counts))
     return 0
 
 
@@ -163,8 +119,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         if not Path(name).is_file():
             raise CommandError(f"no such URL list: {name}")
     quiet_task_logs()
-    settings = _settings(args)
-    Warehouse(settings.warehouse, wait=args.wait).close()
+    settings: Settings = args.settings
+    Warehouse(settings.warehouse, wait=settings.wait).close()
     with prefect_api(args.prefect_server):
         counts = backfill(
             since=args.since,
@@ -173,7 +129,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
             feeds=args.feed,
             url_files=[str(Path(n).resolve()) for n in args.urls or []],
             warehouse=str(settings.warehouse),
-            interval=args.interval,
+            interval=settings.backfill_interval,
             include_undated=args.include_undated,
         )
     print(summary_line(counts))
@@ -183,50 +139,35 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from flows.serve import ServeError, serve
 
-    settings = _settings(args)
+    settings: Settings = args.settings
     check_task_runner(settings)
     try:
-        serve(settings, args.cron, args.maintenance_cron)
+        serve(settings, settings.cron, settings.maintenance_cron)
     except ServeError as exc:
         raise CommandError(str(exc)) from None
     return 0
 
 
 def cmd_feeds_health(args: argparse.Namespace) -> int:
-    with Warehouse(_settings(args).warehouse, read_only=True, wait=args.wait) as wh:
+    with Warehouse(args.settings.warehouse, read_only=True, wait=args.settings.wait) as wh:
         health = wh.feed_health()
     names = list(health[0]) if health else ["feed_id", "url", "state"]
     print(format_rows(names, [tuple(h.values()) for h in health], args.format))
     return 0
 
 
-def summary_line(counts: dict[str, int]) -> str:
-    deferred = counts.get("feeds_deferred", 0)
-    return (
-        f"run {counts.get('run_id')}: {counts.get('feeds_total', 0)} feeds"
-        f" ({counts.get('feeds_fetched', 0)} fetched, {counts.get('feeds_not_modified', 0)}"
-        f" not modified, {counts.get('feeds_failed', 0)} failed"
-        f"{f', {deferred} deferred by Retry-After' if deferred else ''}),"
-        f" {counts.get('entries_new', 0)} new entries, {counts.get('articles_new', 0)} new"
-        f" articles ({counts.get('fallbacks', 0)} from feed text,"
-        f" {counts.get('duplicates', 0)} joining an earlier story),"
-        f" {counts.get('articles_updated', 0)} updated,"
-        f" {counts.get('pages_failed', 0)} pages failed"
-    )
-
-
 def cmd_feeds_add(args: argparse.Namespace) -> int:
     for url in args.url:
         if not url.startswith(("http://", "https://")):
             raise CommandError(f"not an http(s) URL: {url!r}")
-    with Warehouse(_settings(args).warehouse, wait=args.wait) as wh:
+    with Warehouse(args.settings.warehouse, wait=args.settings.wait) as wh:
         added = wh.add_feeds(args.url)
     print(f"{added} feed(s) added, {len(set(args.url)) - added} already registered")
     return 0
 
 
 def cmd_feeds_list(args: argparse.Namespace) -> int:
-    with Warehouse(_settings(args).warehouse, wait=args.wait) as wh:
+    with Warehouse(args.settings.warehouse, wait=args.settings.wait) as wh:
         names, rows = wh.query(
             "SELECT feed_id, url, title, last_status, last_error, consecutive_failures,"
             " last_fetched_at FROM feeds ORDER BY feed_id"
@@ -242,7 +183,7 @@ def _import_opml(data: bytes, args: argparse.Namespace) -> int:
         feeds = read_opml(data)
     except ValueError as exc:
         raise CommandError(f"cannot read OPML: {exc}") from None
-    with Warehouse(_settings(args).warehouse, wait=args.wait) as wh:
+    with Warehouse(args.settings.warehouse, wait=args.settings.wait) as wh:
         added = wh.add_feeds([f.url for f in feeds], [f.title for f in feeds])
     print(f"{len(feeds)} feed(s) in the OPML, {added} newly registered")
     return 0
@@ -263,7 +204,7 @@ def cmd_feeds_import_starter(args: argparse.Namespace) -> int:
 def cmd_feeds_export_opml(args: argparse.Namespace) -> int:
     from pipeline.opml import OpmlFeed, write_opml
 
-    with Warehouse(_settings(args).warehouse, wait=args.wait) as wh:
+    with Warehouse(args.settings.warehouse, wait=args.settings.wait) as wh:
         feeds = [
             OpmlFeed(url=f["url"], title=f["title"], site_url=f["site_url"])
             for f in wh.list_feeds()
@@ -280,7 +221,7 @@ def cmd_feeds_export_opml(args: argparse.Namespace) -> int:
 def cmd_sql(args: argparse.Namespace) -> int:
     import duckdb
 
-    with Warehouse(_settings(args).warehouse, read_only=True, wait=args.wait) as wh:
+    with Warehouse(args.settings.warehouse, read_only=True, wait=args.settings.wait) as wh:
         try:
             names, rows = wh.query(args.query)
         except duckdb.Error as exc:
@@ -306,7 +247,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from flows.demo import run_demo
 
-    return run_demo(_settings(args), args.prefect_server)
+    return run_demo(args.settings, args.prefect_server)
 
 
 # -- parser -------------------------------------------------------------------------------------
@@ -321,14 +262,13 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--warehouse",
         metavar="PATH",
-        help="DuckDB file (default: $NEWS_INGEST_WAREHOUSE or warehouse/news.duckdb)",
+        help=default_help("warehouse", "DuckDB file"),
     )
     common.add_argument(
         "--wait",
         metavar="SECONDS",
         type=float,
-        default=DEFAULT_WAIT,
-        help=f"how long to wait while a run holds the warehouse (default {DEFAULT_WAIT:g})",
+        help=default_help("wait", "how long to wait while a run holds the warehouse"),
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -362,9 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument(
         "--interval",
         type=float,
-        default=1.0,
         metavar="SECONDS",
-        help="seconds between requests to one host (default 1; robots.txt may ask more)",
+        help=default_help("backfill_interval", "seconds between requests to one host")
+        + "; robots.txt may ask more",
     )
     back.add_argument(
         "--include-undated", action="store_true", help="also take sitemap URLs with no date"
@@ -374,11 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser(
         "serve", parents=[common], help="serve the scheduled ingest and nightly maintenance"
     )
-    serve.add_argument("--cron", default=DEFAULT_CRON, help=f"ingest schedule ({DEFAULT_CRON})")
+    serve.add_argument("--cron", help=default_help("cron", "ingest schedule"))
     serve.add_argument(
-        "--maintenance-cron",
-        default=DEFAULT_MAINTENANCE_CRON,
-        help=f"maintenance schedule ({DEFAULT_MAINTENANCE_CRON}, UTC)",
+        "--maintenance-cron", help=default_help("maintenance_cron", "maintenance schedule, UTC")
     )
     serve.set_defaults(handler=cmd_serve)
 
@@ -438,6 +376,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.prefect_server = None
+    try:  # every command checks the settings first: a bad one is one line, before any work
+        args.settings = settings_from_args(args)
+    except ValueError as exc:
+        print(f"news-ingest: error: {exc}", file=sys.stderr)
+        return 2
     if getattr(args, "runs_flows", False) and not os.environ.get("PREFECT_API_URL"):
         # Booted now, it starts while the command imports its flows (see flows/api.py).
         args.prefect_server = TemporaryServer()

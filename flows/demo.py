@@ -7,6 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from flows.api import TemporaryServer, prefect_api
+from flows.reports import format_rows, quiet_task_logs, summary_line
 from pipeline.loopback import LoopbackSite
 from pipeline.sample_site import build_sample_site
 from pipeline.settings import DEFAULT_WAREHOUSE, Settings
@@ -47,7 +48,6 @@ def _allow_loopback() -> None:
 
 
 def run_demo(settings: Settings, prefect_server: TemporaryServer | None = None) -> int:
-    from flows.cli import format_rows, quiet_task_logs, summary_line
     from flows.ingest import ingest
 
     quiet_task_logs()

@@ -9,22 +9,29 @@ results come back to the flow, whose thread alone writes the warehouse."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
-from prefect.context import FlowRunContext
-from prefect.futures import PrefectFuture, PrefectFutureList, as_completed
+from prefect.futures import PrefectFuture, as_completed
 from prefect.runtime import flow_run
-from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
+from flows.reports import progress_line, run_report_markdown
+from flows.runners import (
+    CONCURRENT_BATCHES,
+    SettingsTaskRunner,
+    batch_arg,
+    release,
+    tasks_run_here,
+    thread_runner,
+)
 from pipeline.batches import (
     ExtractPool,
     fetch_feed_batch,
@@ -46,7 +53,6 @@ from pipeline.schedule import failure_kind, retry_after_holds
 from pipeline.settings import Settings
 from pipeline.store import FeedResult, PageResult, PendingPage, StoredPage, Warehouse, WriterLock
 
-CONCURRENT_BATCHES = 4  # batch tasks in flight; each fetches with its own thread pool
 FEEDS_PER_WRITE = 250  # feed results gathered into one write step
 STEP_WAIT = 600.0  # seconds a write step waits for a reader (`news-ingest sql`) to let go
 # Network tasks record fetch errors rather than raise; these retries cover the unexpected.
@@ -63,108 +69,6 @@ BATCH_TASK: dict[str, Any] = {
     "retry_jitter_factor": RETRY_JITTER,
 }
 MODES = ("manual", "scheduled", "backfill")
-PROGRESS_WIDTH = 20  # characters of the progress bar in the run log
-BACKFILL_INTERVAL = 1.0  # seconds between two requests to one host during a backfill
-DASK_MISSING = "NEWS_INGEST_TASK_RUNNER=dask needs prefect-dask: pip install 'news-ingest[dask]'"
-
-
-def task_runner_for(settings: Settings, max_workers: int = CONCURRENT_BATCHES) -> TaskRunner[Any]:
-    """The task runner `settings` ask for: threads here, a Dask scheduler at dask_address, or a
-    local Dask cluster of extract_workers single-threaded processes started for the run."""
-    if settings.task_runner != "dask":
-        return ThreadPoolTaskRunner(max_workers=max_workers)  # type: ignore[arg-type]
-    try:
-        from prefect_dask import DaskTaskRunner
-    except ImportError:
-        raise ImportError(DASK_MISSING) from None
-    if settings.dask_address:
-        return DaskTaskRunner(address=settings.dask_address)
-    workers = max(1, settings.extract_workers)
-    return DaskTaskRunner(
-        cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True}
-    )
-
-
-class SettingsTaskRunner(TaskRunner[PrefectFuture[Any]]):
-    """Runs tasks on the runner NEWS_INGEST_TASK_RUNNER names, chosen as each flow run starts,
-    so `news-ingest run`, `serve` and work-pool deployments all honour the setting."""
-
-    def __init__(self, max_workers: int = CONCURRENT_BATCHES) -> None:
-        super().__init__()
-        self.max_workers = max_workers
-        self.chosen: TaskRunner[Any] | None = None
-        self.problem: Exception | None = None
-
-    def duplicate(self) -> Self:
-        return type(self)(self.max_workers)
-
-    def __enter__(self) -> Self:
-        try:
-            chosen = task_runner_for(Settings.from_env(), self.max_workers)
-        except (ImportError, ValueError) as exc:
-            # Raised from the flow body instead (tasks_run_here), where Prefect records the
-            # run as failed; raised here, the run would be left "Running" for ever.
-            self.problem = exc
-        else:
-            chosen.__enter__()
-            self.chosen = chosen
-        super().__enter__()
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        try:
-            if self.chosen is not None:
-                self.chosen.__exit__(*exc_info)
-        finally:
-            super().__exit__(*exc_info)
-
-    def runner(self) -> TaskRunner[Any]:
-        if self.problem is not None:
-            raise self.problem
-        if self.chosen is None:
-            raise RuntimeError("The task runner must be started before submitting work.")
-        return self.chosen
-
-    def submit(  # type: ignore[override]
-        self,
-        task: Any,
-        parameters: dict[str, Any],
-        wait_for: Iterable[PrefectFuture[Any]] | None = None,
-        dependencies: dict[str, Any] | None = None,
-    ) -> PrefectFuture[Any]:
-        return self.runner().submit(task, parameters, wait_for, dependencies)
-
-    def map(  # type: ignore[override]
-        self,
-        task: Any,
-        parameters: dict[str, Any],
-        wait_for: Iterable[PrefectFuture[Any]] | None = None,
-    ) -> PrefectFutureList[PrefectFuture[Any]]:
-        return self.runner().map(task, parameters, wait_for)
-
-
-def tasks_run_here() -> bool:
-    """Whether this flow run's tasks run in its own process (threads), where they can share
-    its Fetcher and extraction pool; on Dask workers, each task builds its own."""
-    context = FlowRunContext.get()
-    runner = context.task_runner if context else None
-    if isinstance(runner, SettingsTaskRunner):
-        runner = runner.runner()
-    return runner is None or isinstance(runner, ThreadPoolTaskRunner)
-
-
-def batch_arg(batch: list[Any]) -> Any:
-    """A batch as a task argument: quoted, so Prefect does not walk it, for tasks run here;
-    bare for Dask, whose argument packing turns a quote into a plain tuple (prefect-dask#43)."""
-    return quote(batch) if tasks_run_here() else batch
-
-
-def release(future: PrefectFuture[Any]) -> None:
-    """Let the Dask worker holding a written batch's result drop it now rather than when the run
-    ends (the futures stay referenced till then); a thread's future has nothing to release."""
-    drop = getattr(getattr(future, "wrapped_future", None), "release", None)
-    if callable(drop):
-        drop()
 
 
 def task_fetcher(fetcher: Fetcher | None, settings: Settings) -> AbstractContextManager[Fetcher]:
@@ -306,19 +210,6 @@ def _add(total: dict[str, int], counts: dict[str, int]) -> None:
         total[key] = total.get(key, 0) + value
 
 
-def progress_line(done: int, total: int, elapsed: float) -> str:
-    """`[########------------]  40% 600/1500 pages, 12.3 pages/s, ETA 1m13s`"""
-    rate = done / elapsed if elapsed > 0 else 0.0
-    eta = int((total - done) / rate) if rate > 0 else 0
-    filled = PROGRESS_WIDTH * done // max(total, 1)
-    bar = "#" * filled + "-" * (PROGRESS_WIDTH - filled)
-    percent = 100 * done // max(total, 1)
-    return (
-        f"[{bar}] {percent:3d}% {done}/{total} pages, {rate:.1f} pages/s,"
-        f" ETA {eta // 60}m{eta % 60:02d}s"
-    )
-
-
 def _progress(logger: Any, run_id: int, done: int, total: int, started: float) -> None:
     logger.info("run %d: %s", run_id, progress_line(done, total, time.monotonic() - started))
 
@@ -341,7 +232,7 @@ def fetch_and_load_pages(
     logger.info("run %d: %d article pages to fetch", run_id, len(pages))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     futures: list[PrefectFuture[Any]] = [
-        fetch_pages.submit(  # type: ignore[call-overload]
+        fetch_pages.submit(
             batch_arg(batch), fetcher, settings, extractor, f"pages-{stamp}-{i}", gate
         )
         for i, batch in enumerate(_chunks(pages, settings.page_batch))
@@ -360,18 +251,10 @@ def fetch_and_load_pages(
 def report(run_id: int, mode: str, totals: dict[str, int], feeds: list[dict[str, Any]]) -> None:
     """A markdown artifact per run: its counts, then each feed's outcome (a failure with its
     kind: temporary, soft, hard, refused; a feed deferred by its Retry-After says until when)."""
-    lines = [f"# news-ingest run {run_id} ({mode})", "", "| count | value |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in sorted(totals.items())]
-    if feeds:
-        lines += ["", "| feed | status | entries | kind | error |", "|---|---|---|---|---|"]
-        for f in feeds:
-            error = (f["error"] or "").replace("|", "\\|")
-            lines.append(
-                f"| {f['url']} | {f['status'] or '-'} | {f['entries']} | {f['kind'] or '-'}"
-                f" | {error} |"
-            )
     create_markdown_artifact(
-        markdown="\n".join(lines), key="ingest-run-report", description=f"run {run_id}"
+        markdown=run_report_markdown(run_id, mode, totals, feeds),
+        key="ingest-run-report",
+        description=f"run {run_id}",
     )
 
 
@@ -447,7 +330,7 @@ def ingest(
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         on_entries = extractor.start if extractor is not None else None
         futures: list[PrefectFuture[Any]] = [
-            fetch_feeds.submit(  # type: ignore[call-overload]
+            fetch_feeds.submit(
                 batch_arg(batch), fetcher, settings, f"feeds-{stamp}-{i}", on_entries
             )
             for i, batch in enumerate(_chunks(feeds, settings.feed_batch))
@@ -523,8 +406,7 @@ def _reextracted(
             yield len(batch), reextract_batch(batch, settings.archive_path, extractor)
         return
     sizes: dict[PrefectFuture[Any], int] = {
-        reextract_pages.submit(batch_arg(batch), settings): len(batch)  # type: ignore[call-overload]
-        for batch in batches
+        reextract_pages.submit(batch_arg(batch), settings): len(batch) for batch in batches
     }
     for future in as_completed(list(sizes)):
         yield sizes[future], future.result()
@@ -553,7 +435,7 @@ def maintenance(warehouse: str | None = None) -> dict[str, int]:
     name="backfill",
     flow_run_name=run_name,
     persist_result=False,
-    task_runner=ThreadPoolTaskRunner(max_workers=CONCURRENT_BATCHES),  # type: ignore[arg-type]
+    task_runner=thread_runner(CONCURRENT_BATCHES),
 )
 def backfill(
     since: datetime,
@@ -562,7 +444,7 @@ def backfill(
     feeds: list[str] | None = None,
     url_files: list[str] | None = None,
     warehouse: str | None = None,
-    interval: float = BACKFILL_INTERVAL,
+    interval: float = Settings.default_of("backfill_interval"),
     include_undated: bool = False,
 ) -> dict[str, int]:
     """Reach back in time: discover article URLs published in [since, until) from sitemaps,

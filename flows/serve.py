@@ -13,8 +13,6 @@ from flows.api import answers_health, free_port
 from pipeline.errors import NewsIngestError
 from pipeline.settings import Settings
 
-DEFAULT_CRON = "*/15 * * * *"  # the ingest of due feeds
-DEFAULT_MAINTENANCE_CRON = "30 3 * * *"  # nightly maintenance (UTC)
 SERVER_START_TIMEOUT = 180.0  # a first start migrates Prefect's database
 
 

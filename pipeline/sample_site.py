@@ -6,7 +6,9 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
+from functools import cache
 from html import escape
+from importlib import resources
 
 HTML = "text/html; charset=utf-8"
 RSS = "application/rss+xml; charset=utf-8"
@@ -81,583 +83,52 @@ PUBLISHERS = (DAILY_HERALD, COASTAL_TIMES, WIRE_REVIEW)
 BROKEN_FEED_PATH = "/daily-herald/feed/weekend/"
 OPML_PATH = "/feeds.opml"
 
-# The wire story: identical body text on two sites, each with its own headline and chrome.
-WIRE_PARAGRAPHS = (
-    (
-        "LISBON (Continental Press Agency) — Trade ministers from twelve countries around the "
-        "Atlantic Rim signed an agreement on Tuesday that will remove tariffs on most farm goods "
-        "and machine parts over the next six years, ending nearly four years of negotiations."
-    ),
-    (
-        "The pact covers grain, dairy, fruit, farm machinery and spare parts for tractors and "
-        "harvesters. Tariffs on about 80 percent of those goods will fall to zero on the first "
-        "day the agreement applies, and the rest will be phased out in equal annual steps."
-    ),
-    (
-        "Negotiators said the hardest chapter concerned dairy quotas. The final text lets each "
-        "country keep a safeguard that can restore a tariff for up to two years if imports of a "
-        "single product rise by more than a quarter within twelve months."
-    ),
-    (
-        "“This is a practical agreement, not a grand one,” the chair of the talks told "
-        "reporters after the signing ceremony. “It removes paperwork that small exporters "
-        "have complained about for a decade.”"
-    ),
-    (
-        "Farmers’ associations in several member countries gave a cautious welcome. One "
-        "federation said it supported the tariff cuts but wanted a clearer timetable for "
-        "common rules on plant-health inspections, which the agreement leaves to a joint "
-        "committee."
-    ),
-    (
-        "The agreement must still be ratified by national parliaments. Officials expect the "
-        "first countries to complete ratification before the end of the year, and the text "
-        "will enter into force once seven signatories have done so."
-    ),
-)
+STORIES_FILE = "sample_stories.json"  # beside this module; installed as package data
 
-# (publisher, slug, date path, post id, headline, section, tags, authors, published, modified,
-#  summary, paragraphs)
-_STORIES: list[tuple] = [
-    (
-        DAILY_HERALD,
-        "council-approves-budget-road-repairs",
-        "2026/03/02",
-        101,
-        "Millbrook council approves €48.2 million budget with road repairs first",
-        "Politics",
-        ("Budget", "City Council", "Roads"),
-        ("Maria Lindqvist",),
-        "2026-03-02T07:15:00+00:00",
-        "2026-03-02T09:40:00+00:00",
-        (
-            "Councillors voted 19 to 8 for a budget that puts potholes and drainage ahead of "
-            "new projects."
-        ),
-        (
-            (
-                "Millbrook city council approved a €48.2 million budget for the coming year on "
-                "Monday night, after a four-hour debate in which road repairs emerged as the one "
-                "priority almost every councillor could agree on."
-            ),
-            (
-                "The budget passed by 19 votes to 8. It sets aside €6.1 million for resurfacing "
-                "and drainage, nearly double last year’s figure, and freezes spending on new "
-                "building projects until a review of the council’s property portfolio is "
-                "finished in the autumn."
-            ),
-            (
-                "The finance committee chair, Councillor Ruth Abernathy, said residents had made "
-                "their views plain during the consultation. “We received more than 2,300 "
-                "responses, and the word that came up most often was ‘potholes’,” she said."
-            ),
-            (
-                "Opposition councillors argued that the freeze would delay the planned sports "
-                "hall in the Eastfield district by at least a year. An amendment to restore its "
-                "funding was defeated by 17 votes to 10."
-            ),
-            (
-                "Council tax will rise by 2.9 percent, below the rate of inflation. Charges for "
-                "parking in the town centre will stay the same, although evening charges will "
-                "be introduced in the two multi-storey car parks from June."
-            ),
-            (
-                "The budget also includes €350,000 for a trial of extended bus services to the "
-                "outlying villages, which will be reviewed after twelve months."
-            ),
-        ),
-    ),
-    (
-        DAILY_HERALD,
-        "old-mill-bridge-reopens",
-        "2026/03/04",
-        102,
-        "Old Mill Bridge reopens to traffic after 14-month restoration",
-        "Transport",
-        ("Bridges", "Roads", "Infrastructure"),
-        ("Tom Achebe", "Hannah Feld"),
-        "2026-03-04T11:00:00+00:00",
-        "2026-03-04T11:00:00+00:00",
-        (
-            "The 19th-century stone bridge over the River Wend carries cars again, with a new "
-            "weight limit and a widened footpath."
-        ),
-        (
-            (
-                "The Old Mill Bridge over the River Wend reopened to traffic on Wednesday "
-                "morning, fourteen months after it was closed when inspectors found cracks in "
-                "two of its three stone arches."
-            ),
-            (
-                "The first vehicle across was a number 7 bus, which had been diverted through "
-                "the industrial estate for more than a year, adding around ten minutes to each "
-                "journey between the station and the northern estates."
-            ),
-            (
-                "Engineers rebuilt the damaged arches using stone from the original quarry, "
-                "which reopened briefly for the project. The deck was waterproofed and the "
-                "footpath on the downstream side was widened to two metres."
-            ),
-            (
-                "A weight limit of 18 tonnes now applies, which means heavy goods vehicles will "
-                "continue to use the bypass. Cameras will be installed at both ends of the "
-                "bridge next month to enforce the limit."
-            ),
-            (
-                "The restoration cost €3.4 million, about €400,000 more than first estimated. "
-                "The council said the overrun was caused by flooding last winter, which stopped "
-                "work on the riverbed for seven weeks."
-            ),
-            (
-                "Shopkeepers on Mill Street said trade had fallen while the bridge was shut. "
-                "“People just stopped coming this way,” said the owner of a hardware shop. "
-                "“Today is the first busy morning we have had since last January.”"
-            ),
-            (
-                "A small ceremony is planned for Saturday, when the bridge will be closed to "
-                "traffic for two hours so residents can walk across it."
-            ),
-        ),
-    ),
-    (
-        DAILY_HERALD,
-        "central-library-sunday-opening",
-        "2026/03/05",
-        103,
-        "Central library to open on Sundays from April",
-        "Community",
-        ("Libraries", "Education"),
-        ("Priya Raman",),
-        "2026-03-05T08:00:00+00:00",
-        "2026-03-05T08:00:00+00:00",
-        (
-            "A six-month trial will open the main reading room and children’s floor from "
-            "11am to 4pm on Sundays."
-        ),
-        (
-            (
-                "Millbrook’s central library will open on Sundays for the first time from "
-                "April, as part of a six-month trial funded by a local education trust."
-            ),
-            (
-                "The reading room, the children’s floor and the public computers will be "
-                "available from 11am to 4pm. The archive and the local history room will remain "
-                "closed on Sundays because they need specialist staff."
-            ),
-            (
-                "Library managers said weekday visits had recovered to about 90 percent of "
-                "their level before the building’s refurbishment, but that families had asked "
-                "repeatedly for weekend hours beyond Saturday mornings."
-            ),
-            (
-                "The trial will be staffed by existing employees working paid overtime, along "
-                "with volunteers from the Friends of Millbrook Library, who will run a reading "
-                "club for primary school children."
-            ),
-            (
-                "Visitor numbers will be counted every Sunday, and the trust has said it will "
-                "consider funding a permanent arrangement if attendance averages more than 400 "
-                "people a day."
-            ),
-        ),
-    ),
-    (
-        DAILY_HERALD,
-        "farmers-market-moves-to-riverside",
-        "2026/03/07",
-        104,
-        "Farmers’ market moves to the riverside for the summer season",
-        "Business",
-        ("Markets", "Local Business"),
-        ("Daniel Okafor",),
-        "2026-03-07T09:30:00+00:00",
-        "2026-03-07T10:05:00+00:00",
-        (
-            "Stallholders hope the new site by the river will draw more visitors than the "
-            "car park behind the town hall."
-        ),
-        (
-            (
-                "Millbrook’s weekly farmers’ market will move from the town hall car park to "
-                "the riverside walk in May, after stallholders voted in favour of the change "
-                "by a wide margin."
-            ),
-            (
-                "The market has about 35 regular traders selling vegetables, cheese, bread, "
-                "honey and plants. Several said the car park felt hidden from passing visitors "
-                "and became uncomfortably hot in July and August."
-            ),
-            (
-                "The riverside site has room for up to 50 stalls, shade from a row of plane "
-                "trees and a direct path from the restored Old Mill Bridge."
-            ),
-            (
-                "The market association’s secretary said the move would be reviewed in "
-                "September. “If it works, we stay. If it rains every Saturday, we will think "
-                "again,” she said."
-            ),
-            (
-                "The council will close the riverside walk to cyclists between 7am and 2pm on "
-                "market days. A temporary cycle route will be signposted along Quay Lane."
-            ),
-        ),
-    ),
-    (
-        DAILY_HERALD,
-        "atlantic-rim-trade-agreement-signed",
-        "2026/03/10",
-        105,
-        "Twelve nations sign Atlantic Rim trade agreement",
-        "World",
-        ("Trade", "Tariffs"),
-        ("Elena Varga",),
-        "2026-03-10T14:00:00+00:00",
-        "2026-03-10T14:00:00+00:00",
-        "Tariffs on most farm goods and machine parts will fall to zero over six years.",
-        WIRE_PARAGRAPHS,
-    ),
-    (
-        COASTAL_TIMES,
-        "amber-wind-warning-storm-fenna",
-        "news",
-        201,
-        "Amber wind warning issued for the coast as Storm Fenna approaches",
-        "Weather",
-        ("Storm", "Weather Warning", "Ferries"),
-        ("Sean Whitcombe",),
-        "2026-03-11T06:45:00+00:00",
-        "2026-03-11T06:45:00+00:00",
-        ("Gusts of up to 110 km/h are expected along the north shore from Wednesday afternoon."),
-        (
-            (
-                "Forecasters have issued an amber wind warning for the north shore from 2pm on "
-                "Wednesday until 6am on Thursday as Storm Fenna moves in from the west."
-            ),
-            (
-                "Gusts of 90 to 110 km/h are expected on exposed headlands, with waves of up to "
-                "seven metres off the harbour wall. Inland, gusts are likely to reach 70 to "
-                "80 km/h."
-            ),
-            (
-                "The ferry operator said the afternoon crossings to the islands had been "
-                "cancelled and that the evening sailing was under review. Passengers with "
-                "tickets can travel on Thursday or claim a refund."
-            ),
-            (
-                "Port Ellery harbour master asked boat owners to double their mooring lines "
-                "and to stay away from the sea wall, where spray has in the past knocked people "
-                "off their feet."
-            ),
-            (
-                "Schools will open as normal, but the county council said bus routes over the "
-                "coast road might be diverted if fallen trees block the carriageway."
-            ),
-            (
-                "The warning is the second of the winter. The first, in January, brought down "
-                "power lines in three villages and left about 1,200 homes without electricity "
-                "overnight."
-            ),
-        ),
-    ),
-    (
-        COASTAL_TIMES,
-        "rovers-beat-harbour-athletic",
-        "sport",
-        202,
-        "Port Ellery Rovers come from behind to beat Harbour Athletic 2-1",
-        "Sport",
-        ("Football", "Rovers"),
-        ("Jamie Calloway",),
-        "2026-03-08T21:30:00+00:00",
-        "2026-03-08T22:10:00+00:00",
-        "Two goals in the last twenty minutes lift Rovers to fourth in the table.",
-        (
-            (
-                "Port Ellery Rovers scored twice in the last twenty minutes to beat local "
-                "rivals Harbour Athletic 2-1 at Quayside Park on Sunday and move up to fourth in "
-                "the league."
-            ),
-            (
-                "Athletic took the lead just before half-time when their captain headed in a "
-                "corner at the near post. Rovers had most of the ball in the first half but "
-                "created few clear chances against a well-organised defence."
-            ),
-            (
-                "The home side changed shape after the break, bringing on two wingers, and the "
-                "pressure told in the 71st minute when substitute Callum Reyes turned in a low "
-                "cross from the left."
-            ),
-            (
-                "The winner came six minutes from time. Defender Ola Ndiaye stayed forward "
-                "after a free kick and volleyed the rebound into the roof of the net, sending "
-                "most of the crowd of 3,412 onto their feet."
-            ),
-            (
-                "“We showed patience,” the Rovers manager said afterwards. “At half-time I "
-                "told them the chances would come if we moved the ball faster. They did the "
-                "rest.”"
-            ),
-            (
-                "Athletic remain ninth. Rovers travel to Kingsford on Saturday, while Athletic "
-                "host the league leaders."
-            ),
-        ),
-    ),
-    (
-        COASTAL_TIMES,
-        "harbour-dredging-ferry-low-tide",
-        "news",
-        203,
-        "Harbour dredging to keep the island ferry running at low tide",
-        "Local",
-        ("Harbour", "Ferries"),
-        ("Aoife Brennan",),
-        "2026-03-06T10:00:00+00:00",
-        "2026-03-06T10:00:00+00:00",
-        ("A silted channel has forced the ferry to wait for the tide on eleven days this winter."),
-        (
-            (
-                "Dredging will begin at Port Ellery harbour next month to deepen the channel "
-                "used by the island ferry, which has been unable to leave at low tide on "
-                "eleven days since November."
-            ),
-            (
-                "The harbour board said sand carried in by winter storms had reduced the depth "
-                "of the channel by almost a metre in places. The work will remove about 40,000 "
-                "cubic metres of sediment over five weeks."
-            ),
-            (
-                "The sediment will be tested and, if it is clean, placed on the eastern beach, "
-                "where erosion has exposed the foundations of the old lifeboat slipway."
-            ),
-            (
-                "Island residents welcomed the plan. Many commute to the mainland for work or "
-                "school, and delays of several hours have meant missed shifts and medical "
-                "appointments."
-            ),
-            (
-                "The ferry timetable will not change during the dredging, although the vessel "
-                "will use the north berth while the contractor works near the main pier."
-            ),
-        ),
-    ),
-    (
-        COASTAL_TIMES,
-        "seagrass-meadows-store-more-carbon",
-        "science",
-        204,
-        "Seagrass meadows off Port Ellery store more carbon than expected, study finds",
-        "Science",
-        ("Research", "Climate", "Marine Life"),
-        ("Aoife Brennan", "Luis Ortega"),
-        "2026-03-09T12:00:00+00:00",
-        "2026-03-09T12:00:00+00:00",
-        (
-            "Sediment cores from the bay hold about a third more carbon per hectare than the "
-            "regional average."
-        ),
-        (
-            (
-                "Seagrass meadows in the bay off Port Ellery store about a third more carbon per "
-                "hectare than the average for the region, according to a study by marine "
-                "scientists at the North Shore Institute."
-            ),
-            (
-                "The team took 64 sediment cores from six meadows over two summers and measured "
-                "the organic carbon in each layer. The deepest cores reached sediment laid down "
-                "more than 600 years ago."
-            ),
-            (
-                "The researchers think the sheltered shape of the bay helps: fine particles "
-                "settle instead of being washed out, burying plant material before it can "
-                "decompose."
-            ),
-            (
-                "“The numbers surprised us,” said the study’s lead author. “It suggests that "
-                "small, sheltered bays may matter more than their size would indicate.”"
-            ),
-            (
-                "The meadows have shrunk by about a fifth since the 1990s, mainly because of "
-                "boat anchors and moorings. The study recommends eco-friendly moorings that do "
-                "not drag across the seabed."
-            ),
-            (
-                "The harbour board said it would discuss the recommendation at its next "
-                "meeting, alongside a plan to mark the meadows on local charts."
-            ),
-            "The findings are published in a peer-reviewed journal of coastal ecology.",
-        ),
-    ),
-    (
-        COASTAL_TIMES,
-        "trade-pact-cuts-farm-tariffs",
-        "world",
-        205,
-        "Trade pact cuts tariffs on farm goods across the Atlantic Rim",
-        "World",
-        ("Trade", "Agriculture"),
-        ("Elena Varga",),
-        "2026-03-10T15:20:00+00:00",
-        "2026-03-10T15:20:00+00:00",
-        "Dairy safeguards were the last obstacle in four years of talks.",
-        WIRE_PARAGRAPHS,
-    ),
-    (
-        WIRE_REVIEW,
-        "pulsar-timed-to-40-nanoseconds",
-        "2026/03",
-        301,
-        "Astronomers time a distant pulsar to within 40 nanoseconds",
-        "Science",
-        ("Astronomy", "Physics"),
-        ("Mei Tanaka",),
-        "2026-03-03T16:00:00+00:00",
-        "2026-03-03T16:00:00+00:00",
-        "Fifteen years of radio observations make one spinning star a near-perfect clock.",
-        (
-            (
-                "A team of radio astronomers has timed the pulses of a distant neutron star to "
-                "within 40 nanoseconds over fifteen years of observations, one of the most "
-                "precise measurements of its kind."
-            ),
-            (
-                "The star spins more than 300 times a second and sweeps a beam of radio waves "
-                "past the Earth on every turn. Because its rotation is so steady, small delays "
-                "in the arrival of the pulses can reveal effects along the way."
-            ),
-            (
-                "The researchers combined data from four radio telescopes and corrected for "
-                "the motion of the Earth, the slowing of the signal by interstellar gas and "
-                "tiny irregularities in the observatories’ own clocks."
-            ),
-            (
-                "They say the result will improve the search for very long gravitational "
-                "waves, which would stretch and squeeze the space between the star and the "
-                "Earth by a tiny amount over years."
-            ),
-            (
-                "Independent researchers called the analysis careful but noted that one pulsar "
-                "alone cannot confirm such waves; that requires dozens of stars timed together."
-            ),
-        ),
-    ),
-    (
-        WIRE_REVIEW,
-        "central-bank-holds-rate",
-        "2026/03",
-        302,
-        "Central bank holds interest rate at 2.75 percent",
-        "Economy",
-        ("Interest Rates", "Inflation"),
-        ("Robert Nkemelu",),
-        "2026-03-05T13:00:00+00:00",
-        "2026-03-05T13:30:00+00:00",
-        ("Policymakers say inflation is close to target but want more evidence before cutting."),
-        (
-            (
-                "The central bank left its main interest rate unchanged at 2.75 percent on "
-                "Thursday, saying inflation was close to its target but that it wanted more "
-                "evidence before lowering borrowing costs."
-            ),
-            (
-                "Seven of the nine members of the rate-setting committee voted to hold. Two "
-                "voted for a cut of a quarter of a percentage point, citing weaker hiring in "
-                "manufacturing."
-            ),
-            (
-                "Consumer prices rose 2.3 percent in the year to January, down from a peak of "
-                "more than 6 percent two years ago. Services inflation, which tracks wages "
-                "closely, remains higher at 3.4 percent."
-            ),
-            (
-                "The bank’s new forecasts show growth of 1.2 percent this year, slightly lower "
-                "than projected in the autumn, with unemployment edging up to 4.6 percent."
-            ),
-            (
-                "Most economists expect the first cut in the summer. Mortgage lenders have "
-                "already begun trimming fixed rates in anticipation."
-            ),
-        ),
-    ),
-    (
-        WIRE_REVIEW,
-        "rail-freight-volumes-rise",
-        "2026/03",
-        303,
-        "Rail freight volumes rise for a third straight quarter",
-        "Business",
-        ("Rail", "Logistics"),
-        ("Sofia Marchetti",),
-        "2026-03-07T08:00:00+00:00",
-        "2026-03-07T08:00:00+00:00",
-        ("Container traffic from the ports drove the increase, according to industry figures."),
-        (
-            (
-                "Goods moved by rail rose for the third quarter in a row at the end of last "
-                "year, according to figures published by the national rail freight "
-                "association."
-            ),
-            (
-                "Tonne-kilometres increased by 4.8 percent compared with the same quarter a "
-                "year earlier. Container traffic from the ports accounted for most of the "
-                "growth, while coal and steel volumes continued to fall."
-            ),
-            (
-                "Operators said longer trains had made a difference. Since the autumn, several "
-                "routes have been cleared for trains of up to 740 metres, allowing each service "
-                "to carry about a fifth more containers."
-            ),
-            (
-                "The association warned that a shortage of terminals near large cities was "
-                "limiting further growth, and called for planning rules that treat freight "
-                "terminals like other transport infrastructure."
-            ),
-            (
-                "Road hauliers’ groups said the figures should be seen in context: lorries "
-                "still carry more than four-fifths of domestic freight."
-            ),
-        ),
-    ),
-    (
-        WIRE_REVIEW,
-        "riverside-film-festival-programme",
-        "2026/03",
-        304,
-        "Riverside film festival announces a programme of 62 debut features",
-        "Culture",
-        ("Film", "Festivals"),
-        ("Jonas Berg",),
-        "2026-03-09T10:00:00+00:00",
-        "2026-03-09T10:00:00+00:00",
-        ("For the first time the festival will show only first films in its main competition."),
-        (
-            (
-                "The Riverside film festival will show 62 debut features at its spring edition, "
-                "the organisers announced on Monday, and for the first time its main "
-                "competition will be open only to first-time directors."
-            ),
-            (
-                "The programme includes films from 28 countries, among them a documentary about "
-                "lighthouse keepers, a comedy set in a hospital laundry and an animated feature "
-                "made by a team of six people over four years."
-            ),
-            (
-                "The festival director said the change reflected what audiences had asked for. "
-                "“People come to us to discover someone new. We decided to make that the "
-                "whole point,” she said."
-            ),
-            (
-                "Screenings will take place in four cinemas and, on warm evenings, on an "
-                "open-air screen beside the river. Tickets go on sale next week, with "
-                "discounts for students and people over 65."
-            ),
-            (
-                "The jury will be chaired by a cinematographer who won the festival’s "
-                "audience award with her own first film fifteen years ago."
-            ),
-        ),
-    ),
-]
+
+@dataclass(frozen=True)
+class Story:
+    """One article as written in the stories file, before it is placed on its site."""
+
+    publisher: Publisher
+    slug: str
+    date_path: str
+    post_id: int
+    headline: str
+    section: str
+    tags: tuple[str, ...]
+    authors: tuple[str, ...]
+    published: str
+    modified: str
+    summary: str
+    paragraphs: tuple[str, ...]
+
+
+@cache
+def load_stories() -> tuple[Story, ...]:
+    """The stories of sample_stories.json, in site order. A story marked "wire" carries the
+    file's wire_paragraphs: identical body text on two sites, each with its own headline."""
+    raw = json.loads(resources.files("pipeline").joinpath(STORIES_FILE).read_text("utf-8"))
+    by_prefix = {p.prefix.strip("/"): p for p in PUBLISHERS}
+    wire = tuple(str(p) for p in raw["wire_paragraphs"])
+    return tuple(
+        Story(
+            publisher=by_prefix[s["publisher"]],
+            slug=s["slug"],
+            date_path=s["date_path"],
+            post_id=int(s["post_id"]),
+            headline=s["headline"],
+            section=s["section"],
+            tags=tuple(s["tags"]),
+            authors=tuple(s["authors"]),
+            published=s["published"],
+            modified=s["modified"],
+            summary=s["summary"],
+            paragraphs=wire if s.get("wire") else tuple(s["paragraphs"]),
+        )
+        for s in raw["stories"]
+    )
+
 
 UPDATED_POST_ID = 201
 UPDATED_MODIFIED = "2026-03-11T18:40:00+00:00"
@@ -682,36 +153,23 @@ def _article_path(pub: Publisher, date_path: str, slug: str) -> str:
 
 def _facts(version: int) -> list[ArticleFact]:
     facts = []
-    for (
-        pub,
-        slug,
-        date_path,
-        post_id,
-        headline,
-        section,
-        tags,
-        authors,
-        pub_at,
-        mod_at,
-        summ,
-        paras,
-    ) in _STORIES:
-        if version >= 2 and post_id == UPDATED_POST_ID:
-            mod_at = UPDATED_MODIFIED
-            paras = (*paras, UPDATE_PARAGRAPH)
+    for story in load_stories():
+        modified, paragraphs = story.modified, story.paragraphs
+        if version >= 2 and story.post_id == UPDATED_POST_ID:
+            modified, paragraphs = UPDATED_MODIFIED, (*paragraphs, UPDATE_PARAGRAPH)
         facts.append(
             ArticleFact(
-                path=_article_path(pub, date_path, slug),
-                publisher=pub.name,
-                headline=headline,
-                section=section,
-                tags=tuple(tags),
-                authors=tuple(authors),
-                published=pub_at,
-                modified=mod_at,
-                summary=summ,
-                paragraphs=tuple(paras),
-                post_id=post_id,
+                path=_article_path(story.publisher, story.date_path, story.slug),
+                publisher=story.publisher.name,
+                headline=story.headline,
+                section=story.section,
+                tags=story.tags,
+                authors=story.authors,
+                published=story.published,
+                modified=modified,
+                summary=story.summary,
+                paragraphs=paragraphs,
+                post_id=story.post_id,
             )
         )
     return facts

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
-import json
 import statistics
 import sys
 import tempfile
@@ -22,6 +20,7 @@ import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
 from pipeline import neardup  # noqa: E402
+from pipeline.corpus import absent_reason, load_pages  # noqa: E402
 from pipeline.records import Article, Entry, Fetch, PageResult, PendingPage  # noqa: E402
 from pipeline.store import Warehouse  # noqa: E402
 
@@ -180,8 +179,7 @@ def corpus_costs(corpus: Path, sample: int) -> tuple[float, float, float, int]:
 
     from pipeline.extract import TRAFILATURA_OPTIONS, extract_article
 
-    records = [json.loads(line) for line in (corpus / "index.jsonl").read_text().splitlines()]
-    pages = [(gzip.decompress((corpus / r["html"]).read_bytes()), r["url"]) for r in records]
+    pages = [(page.html, page.url) for page in load_pages(corpus)]
     pages = pages[:sample]
     # Page by page, alternating, so a busy machine slows each measurement alike.
     extract_s = trafilatura_s = sign_s = 0.0
@@ -215,8 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", type=Path, default=None, help="build the warehouse here")
     args = parser.parse_args(argv)
-    if not (args.corpus / "index.jsonl").is_file():
-        print(f"error: no corpus at {args.corpus} (expected index.jsonl there)", file=sys.stderr)
+    if (reason := absent_reason(args.corpus)) is not None:
+        print(f"error: {reason}", file=sys.stderr)
         return 2
     if args.keep is not None and args.keep.exists():
         print(f"error: {args.keep} exists; --keep needs a new path", file=sys.stderr)

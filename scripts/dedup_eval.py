@@ -180,9 +180,9 @@ class Doc:
 
 def load_corpus(corpus: Path) -> list[dict[str, Any]]:
     """The corpus index (one JSON record per page), each with its gz page file present."""
-    index = corpus / "index.jsonl"
-    records = [json.loads(line) for line in index.read_text("utf-8").splitlines() if line.strip()]
-    return [r for r in records if (corpus / r["html"]).is_file() and r.get("body_text")]
+    from pipeline.corpus import load_pages
+
+    return [p.record for p in load_pages(corpus) if p.present and p.body_text]
 
 
 def _shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
@@ -867,8 +867,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=60, help="pages timed for extraction cost")
     parser.add_argument("--show", type=int, default=20, help="misses/false pairs listed")
     args = parser.parse_args(argv)
-    if not (args.corpus / "index.jsonl").is_file():
-        print(f"error: no corpus at {args.corpus} (expected index.jsonl there)", file=sys.stderr)
+    from pipeline.corpus import absent_reason
+
+    if (reason := absent_reason(args.corpus)) is not None:
+        print(f"error: {reason}", file=sys.stderr)
         return 2
     if args.keep is not None and args.keep.exists():
         print(f"error: {args.keep} exists; --keep needs a new path", file=sys.stderr)

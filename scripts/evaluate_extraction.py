@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import re
 import sys
 import time
@@ -22,6 +21,7 @@ sys.path.insert(0, str(REPO_ROOT))
 import trafilatura  # noqa: E402
 import trafilatura.settings  # noqa: E402
 
+from pipeline.corpus import absent_reason, load_pages  # noqa: E402
 from pipeline.extract import ExtractionError, extract_article  # noqa: E402
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -228,11 +228,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="print each page's misses")
     args = parser.parse_args(argv)
 
-    index = args.corpus / "index.jsonl"
-    if not index.is_file():
-        print(f"corpus not found: {index} is missing (pass --corpus PATH)", file=sys.stderr)
+    if (reason := absent_reason(args.corpus)) is not None:
+        print(f"corpus not found: {reason} (pass --corpus PATH)", file=sys.stderr)
         return 2
-    records = [json.loads(line) for line in index.read_text(encoding="utf-8").splitlines() if line]
+    records = [page.record for page in load_pages(args.corpus)]
     if args.match:
         records = [r for r in records if args.match in r["html"]]
     if args.limit:

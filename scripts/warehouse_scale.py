@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import statistics
 import sys
@@ -23,6 +22,7 @@ import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
 from pipeline import neardup  # noqa: E402
+from pipeline.corpus import absent_reason, load_pages  # noqa: E402
 from pipeline.dedup import content_hash  # noqa: E402
 from pipeline.records import Article, Entry, FeedResult, Fetch, PageResult, ParsedFeed  # noqa: E402
 from pipeline.store import Warehouse, name_key  # noqa: E402
@@ -104,11 +104,7 @@ class Corpus:
     """The shared corpus pages' records: real text, titles and names to draw from."""
 
     def __init__(self, folder: Path) -> None:
-        self.records = [
-            json.loads(line)
-            for line in (folder / "index.jsonl").read_text("utf-8").splitlines()
-            if line.strip()
-        ]
+        self.records = [page.record for page in load_pages(folder)]
         self.records = [r for r in self.records if len(r.get("body_text") or "") >= 500]
         self.source = " ".join(" ".join(r["body_text"].split()) for r in self.records)
         self.word_starts = np.array(
@@ -846,8 +842,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-queries", action="store_true")
     parser.add_argument("--skip-ingest", action="store_true")
     args = parser.parse_args(argv)
-    if not (args.corpus / "index.jsonl").is_file():
-        print(f"error: no corpus at {args.corpus} (expected index.jsonl there)", file=sys.stderr)
+    if (reason := absent_reason(args.corpus)) is not None:
+        print(f"error: {reason}", file=sys.stderr)
         return 2
     corpus = Corpus(args.corpus)
     if args.reuse:

@@ -8,19 +8,29 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import corpus
+
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-CORPUS = SHARED / "corpus"
+CORPUS = corpus.CORPUS_ROOT
 
 
 def corpus_dir(name: str) -> Path:
     """A folder of ../shared/corpus, or a skip saying why it is absent."""
-    path = CORPUS / name
+    path = corpus.corpus_dir(name)
     if not path.is_dir():
         pytest.skip(f"{path} is absent: the shared corpus sits beside the checkout only in CI")
     return path
+
+
+def corpus_pages(name: str = "pages") -> list[corpus.CorpusPage]:
+    """The pages of a corpus folder's index.jsonl, or a skip saying why they are absent."""
+    reason = corpus.absent_reason(name)
+    if reason is not None:
+        pytest.skip(f"{reason}: the shared corpus sits beside the checkout only in CI")
+    return corpus.load_pages(name)
 
 
 @pytest.fixture(scope="session")

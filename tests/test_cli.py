@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from flows.cli import build_parser, main
+from pipeline.settings import env_names
 from pipeline.store import Warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,12 +45,11 @@ def test_every_command_is_in_the_cli_reference() -> None:
     assert not missing, f"commands missing from docs/cli.md: {missing}"
 
 
-def test_every_setting_is_in_the_settings_reference() -> None:
-    reference = (ROOT / "docs" / "settings.md").read_text("utf-8")
-    source = (ROOT / "pipeline" / "settings.py").read_text("utf-8")
-    variables = set(re.findall(r"NEWS_INGEST_[A-Z_]+", source))
+def test_every_setting_is_documented() -> None:
+    documented = (ROOT / "docs" / "settings.md").read_text("utf-8")
+    variables = set(env_names())
     assert len(variables) > 10
-    assert not [v for v in sorted(variables) if v not in reference]
+    assert not [v for v in sorted(variables) if v not in documented]
 
 
 def test_every_table_is_in_the_tables_reference(tmp_path: Path) -> None:

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 from datetime import datetime
 from email.utils import format_datetime
 from html import escape
 from urllib.parse import urlsplit
 
 from flows.ingest import ingest
+from pipeline.corpus import CorpusPage
 from pipeline.loopback import LoopbackSite
 from pipeline.store import Warehouse
-from tests.conftest import corpus_dir
+from tests.conftest import corpus_pages
 
 
-def corpus_feed(base_url: str, records: list[dict]) -> bytes:
+def corpus_feed(base_url: str, records: list[CorpusPage]) -> bytes:
     items = []
     for i, rec in enumerate(records):
         link = base_url + local_path(rec, i)
-        published = datetime.fromisoformat(rec["publishing_date"])
+        published = datetime.fromisoformat(rec.publishing_date or "")
         items.append(
-            f"<item><title>{escape(rec['title'])}</title><link>{escape(link)}</link>"
+            f"<item><title>{escape(rec.title)}</title><link>{escape(link)}</link>"
             f"<guid>{escape(link)}</guid><pubDate>{format_datetime(published)}</pubDate></item>"
         )
     return (
@@ -30,18 +29,16 @@ def corpus_feed(base_url: str, records: list[dict]) -> bytes:
     ).encode()
 
 
-def local_path(rec: dict, i: int) -> str:
-    parts = urlsplit(rec["url"])
-    return f"/{i:03d}-{rec['publisher']}{parts.path}" + (f"?{parts.query}" if parts.query else "")
+def local_path(rec: CorpusPage, i: int) -> str:
+    parts = urlsplit(rec.url)
+    return f"/{i:03d}-{rec.publisher}{parts.path}" + (f"?{parts.query}" if parts.query else "")
 
 
 def test_every_corpus_page_lands(prefect_server, allow_loopback, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    pages = corpus_dir("pages")
-    records = [json.loads(line) for line in (pages / "index.jsonl").read_text().splitlines()]
+    records = corpus_pages("pages")
     with LoopbackSite() as site:
         for i, rec in enumerate(records):
-            body = gzip.decompress((pages / rec["html"]).read_bytes())
-            site.set(local_path(rec, i), body, "text/html; charset=utf-8")
+            site.set(local_path(rec, i), rec.html, "text/html; charset=utf-8")
         site.set("/corpus.xml", corpus_feed(site.base_url, records), "application/rss+xml")
         db = tmp_path / "news.duckdb"
         counts = ingest(feed_urls=[site.url("/corpus.xml")], warehouse=str(db))

@@ -14,7 +14,8 @@ import pytest
 
 import flows.ingest
 from flows.cli import main
-from flows.ingest import DASK_MISSING, ingest, reextract, task_runner_for
+from flows.ingest import ingest, reextract
+from flows.runners import DASK_MISSING, task_runner_for
 from pipeline.archive import read_record
 from pipeline.settings import Settings
 from pipeline.store import Warehouse

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import pickle
 from datetime import UTC, datetime
@@ -34,9 +33,9 @@ from pipeline.extract import (
 )
 from pipeline.records import Entry
 from pipeline.urls import url_key
+from tests.conftest import corpus_dir, corpus_pages
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "wordpress_article.html"
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "pages"
 URL = "https://www.gazette.example.com/2024/03/05/harbour-bridge-reopens/?utm_source=x"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -171,23 +170,16 @@ def test_decode_prefers_header_then_meta() -> None:
     assert decode_html(cp, {"content-type": "text/html; charset=windows-1251"})
 
 
-def _corpus_records() -> list[dict]:
-    index = CORPUS / "index.jsonl"
-    if not index.is_file():
-        pytest.skip(f"labelled page corpus not present at {CORPUS}")
-    return [json.loads(line) for line in index.read_text(encoding="utf-8").splitlines() if line]
-
-
 def test_corpus_every_page_extracts_text_and_metadata_floors() -> None:
     """Floors just under what scripts/evaluate_extraction.py measures (title 0.842 strict -
     compared here as there, without folding quotes -, published day 0.977, authors F1 0.915,
     tags P 0.809 / R 0.843); the margin absorbs small tweaks."""
-    records = _corpus_records()
+    pages = corpus_pages("pages")
     titles = days = 0
     author_f1: list[float] = []
     tp = predicted = gold = 0
-    for record in records:
-        html = gzip.decompress((CORPUS / record["html"]).read_bytes())
+    for page in pages:
+        record, html = page.record, page.html
         article = extract_article(html, record["url"])
         assert article.text.strip(), record["html"]
         assert article.published_at is None or article.published_at.tzinfo is not None
@@ -205,8 +197,8 @@ def test_corpus_every_page_extracts_text_and_metadata_floors() -> None:
             got = {" ".join(t.split()).casefold() for t in article.tags}
             want = {" ".join(t.split()).casefold() for t in record["topics"]}
             tp, predicted, gold = tp + len(got & want), predicted + len(got), gold + len(want)
-    assert titles / len(records) >= 0.82
-    assert days / len(records) >= 0.965
+    assert titles / len(pages) >= 0.82
+    assert days / len(pages) >= 0.965
     assert sum(author_f1) / len(author_f1) >= 0.90
     assert tp / predicted >= 0.79
     assert tp / gold >= 0.83
@@ -609,25 +601,25 @@ FAST_MODE_MISSES = {
 
 @pytest.mark.parametrize("name", list(FAST_MODE_MISSES))
 def test_corpus_pages_fast_mode_gets_wrong_get_the_full_cascade(name: str) -> None:
-    record = next((r for r in _corpus_records() if r["html"] == name), None)
-    if record is None or not (CORPUS / name).is_file():
-        pytest.skip(f"{name} is not in the corpus at {CORPUS}")
-    html = gzip.decompress((CORPUS / name).read_bytes())
+    page = next((p for p in corpus_pages("pages") if p.file == name), None)
+    if page is None or not page.present:
+        pytest.skip(f"{name} is not in the corpus at {corpus_dir('pages')}")
+    html = page.html
     source = decode_html(html)
-    fast = BARE_EXTRACTION(load_html(source), url=record["url"], **FAST_TEXT_OPTIONS)
-    full = BARE_EXTRACTION(load_html(source), url=record["url"], **TEXT_OPTIONS)
+    fast = BARE_EXTRACTION(load_html(source), url=page.url, **FAST_TEXT_OPTIONS)
+    full = BARE_EXTRACTION(load_html(source), url=page.url, **TEXT_OPTIONS)
     assert _text(fast) != _text(full)
-    doc, reason = text_extraction(load_html(source), record["url"])
+    doc, reason = text_extraction(load_html(source), page.url)
     assert reason == FAST_MODE_MISSES[name]
     assert _text(doc) == _text(full)
-    assert extract_article(html, record["url"]).text == tidy(_text(full) or "")
+    assert extract_article(html, page.url).text == tidy(_text(full) or "")
 
 
 def test_corpus_ordinary_page_takes_only_the_fast_pass(passes: list[bool]) -> None:
     name = "at_DerStandard_2024_05_03.html.gz"
-    record = next((r for r in _corpus_records() if r["html"] == name), None)
-    if record is None or not (CORPUS / name).is_file():
-        pytest.skip(f"{name} is not in the corpus at {CORPUS}")
-    article = extract_article(gzip.decompress((CORPUS / name).read_bytes()), record["url"])
+    page = next((p for p in corpus_pages("pages") if p.file == name), None)
+    if page is None or not page.present:
+        pytest.skip(f"{name} is not in the corpus at {corpus_dir('pages')}")
+    article = extract_article(page.html, page.url)
     assert passes == [True]
     assert len(article.text) > 1000

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from itertools import combinations
@@ -10,13 +9,11 @@ from itertools import combinations
 import pytest
 
 from pipeline import neardup
-from tests.conftest import corpus_dir
+from tests.conftest import corpus_pages
 
 
 def corpus_texts() -> list[str]:
-    pages = corpus_dir("pages")
-    records = [json.loads(line) for line in (pages / "index.jsonl").read_text().splitlines()]
-    return [r["body_text"] for r in records if len(r["body_text"].split()) > 300]
+    return [p.body_text for p in corpus_pages("pages") if len(p.body_text.split()) > 300]
 
 
 def test_trimmed_wire_copy_matches_by_containment() -> None:
