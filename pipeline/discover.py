@@ -17,8 +17,8 @@ from lxml import etree
 from protego import Protego
 
 from pipeline.dates import parse_w3c_date
-from pipeline.errors import UnsafeXML
-from pipeline.feeds import FeedError, parse_feed
+from pipeline.errors import FeedError, UnsafeXML
+from pipeline.feeds import parse_feed
 from pipeline.fetch import Fetcher
 from pipeline.records import Entry, Fetch
 from pipeline.urls import url_key

@@ -15,7 +15,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import feedparser  # type: ignore[import-untyped]
+import feedparser
 
 from pipeline.dates import MAX_FUTURE, parse_datetime
 from pipeline.errors import FailureKind, FeedError

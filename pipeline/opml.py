@@ -119,7 +119,8 @@ def write_opml(feeds: list[OpmlFeed], title: str) -> bytes:
             attrs["htmlUrl"] = feed.site_url
         ET.SubElement(parent, "outline", attrs)
     ET.indent(opml)
-    return ET.tostring(opml, encoding="utf-8", xml_declaration=True) + b"\n"
+    document: bytes = ET.tostring(opml, encoding="utf-8", xml_declaration=True)
+    return document + b"\n"
 
 
 def _first(attrs: dict[str, str], names: tuple[str, ...]) -> str | None:

@@ -139,7 +139,7 @@ def success_interval(
 def failure_delay(kind: str, consecutive_failures: int) -> timedelta:
     """Exponential backoff: BASE · 2^(n−1) · weight, capped per kind."""
     n = max(consecutive_failures, 1)
-    delay = FAILURE_BASE * (2 ** min(n - 1, 20)) * FAILURE_WEIGHT[kind]
+    delay: timedelta = FAILURE_BASE * (2 ** min(n - 1, 20)) * FAILURE_WEIGHT[kind]
     return min(delay, MAX_BACKOFF[kind])
 
 

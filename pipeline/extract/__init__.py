@@ -6,6 +6,7 @@ page's metadata (sources), the rules they apply as data (rules), and the merger 
 from __future__ import annotations
 
 from pipeline.dates import plausible_datetime
+from pipeline.errors import ExtractionError
 from pipeline.extract.authors import clean_authors, is_organization, looks_like_person
 from pipeline.extract.body import (
     FAST_TEXT_OPTIONS,
@@ -17,7 +18,6 @@ from pipeline.extract.body import (
 )
 from pipeline.extract.core import (
     EXTRACTOR_VERSION,
-    ExtractionError,
     extract_article,
     fallback_article,
 )

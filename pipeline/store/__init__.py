@@ -13,7 +13,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from pipeline.errors import WarehouseBusy, WarehouseError
 from pipeline.lsh import BandIndex
+from pipeline.names import name_key
 from pipeline.records import (
     Article,
     Entry,
@@ -28,12 +30,9 @@ from pipeline.store import entries as feed_entries
 from pipeline.store.connection import (
     Backend,
     FileBackend,
-    WarehouseBusy,
     WarehouseConnection,
-    WarehouseError,
     WriterLock,
 )
-from pipeline.store.names import name_key
 from pipeline.store.retry import MAX_PAGE_ATTEMPTS, page_retryable
 from pipeline.store.rows import article_row
 from pipeline.store.timing import observe_steps, timed_step

@@ -10,8 +10,9 @@ from typing import Any
 import duckdb
 
 from pipeline import neardup
+from pipeline.errors import WarehouseError
 from pipeline.records import Article
-from pipeline.store.connection import WarehouseConnection, WarehouseError, marks
+from pipeline.store.connection import WarehouseConnection, marks
 from pipeline.store.schemas import BAND_SCHEMA, DUPLICATE_SCHEMA, HASH_SCHEMA, SIGNATURE_SCHEMA
 from pipeline.store.timing import timed_step
 
