@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,3 +49,35 @@ def sample_site():  # type: ignore[no-untyped-def]
         sample = build_sample_site(site.base_url)
         site.load(sample.routes)
         yield site, sample
+
+
+@pytest.fixture(scope="session")
+def postgres_conninfo() -> Iterator[str]:
+    """A libpq connection string to an empty PostgreSQL database for the session.
+
+    NEWS_INGEST_TEST_PG names a server to use; otherwise a throwaway cluster is started here
+    (tests/pg.py) and removed at the end. Without PostgreSQL's binaries the tests skip, except
+    in CI (CI=true), where a missing or failing PostgreSQL fails them."""
+    given = os.environ.get("NEWS_INGEST_TEST_PG")
+    if given:
+        yield given
+        return
+    from tests.pg import find_pg_bin, start_cluster
+
+    in_ci = os.environ.get("CI", "").lower() == "true"
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        reason = "PostgreSQL's server binaries (initdb, pg_ctl) are absent"
+        if in_ci:
+            pytest.fail(f"{reason}: .ci/run installs them (apt-get install postgresql)")
+        pytest.skip(f"{reason}; set NEWS_INGEST_TEST_PG or install postgresql")
+    try:
+        cluster = start_cluster(bin_dir)
+    except (RuntimeError, KeyError, OSError, subprocess.SubprocessError) as exc:
+        if in_ci:
+            pytest.fail(f"PostgreSQL did not start: {exc}")
+        pytest.skip(f"PostgreSQL did not start: {exc}")
+    try:
+        yield cluster.conninfo
+    finally:
+        cluster.stop()
