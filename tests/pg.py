@@ -23,8 +23,15 @@ DATABASE = "news"
 ROLE = "news"
 
 
+BIN_ENV = "NEWS_INGEST_TEST_PG_BIN"
+
+
 def find_pg_bin() -> Path | None:
-    """The newest PostgreSQL server's bin folder (Debian's layout, then PATH), or None."""
+    """PostgreSQL's bin folder: NEWS_INGEST_TEST_PG_BIN, else the newest in Debian's layout, else
+    the one on PATH; None when there is none (or the folder named holds no initdb)."""
+    named = os.environ.get(BIN_ENV)
+    if named:
+        return Path(named) if (Path(named) / "initdb").is_file() else None
     debian = sorted(
         Path("/usr/lib/postgresql").glob("*/bin/initdb"),
         key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
