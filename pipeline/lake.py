@@ -181,13 +181,31 @@ def attach_lake(
         con.execute(f"USE {_identifier(alias)}")
 
 
-def connect_lake(location: WarehouseLocation, **attach: object) -> duckdb.DuckDBPyConnection:
-    """A fresh offline in-memory DuckDB connection with the lake attached (see attach_lake).
+def connect_lake(
+    location: WarehouseLocation,
+    *,
+    alias: str = LAKE_ALIAS,
+    read_only: bool = False,
+    snapshot_version: int | None = None,
+    snapshot_time: datetime | None = None,
+    inlining_row_limit: int = DEFAULT_INLINING_ROW_LIMIT,
+) -> duckdb.DuckDBPyConnection:
+    """A fresh offline in-memory DuckDB connection with the lake attached and in USE, in UTC
+    (see attach_lake).
     Open one per process: a connection forked after the attach fails ('Unique file handle
     conflict'), so child processes use the spawn start method and call this themselves."""
     con = duckext.connect()
     try:
-        attach_lake(con, location, **attach)  # type: ignore[arg-type]
+        con.execute("SET TimeZone = 'UTC'")  # as the file warehouse's connections
+        attach_lake(
+            con,
+            location,
+            alias=alias,
+            read_only=read_only,
+            snapshot_version=snapshot_version,
+            snapshot_time=snapshot_time,
+            inlining_row_limit=inlining_row_limit,
+        )
     except BaseException:
         con.close()
         raise

@@ -47,17 +47,7 @@ def _check_namespace(namespace: str) -> str:
     return namespace
 
 
-class _ClaimsBase:
-    def __enter__(self) -> _ClaimsBase:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()  # type: ignore[attr-defined]
-
-
-class PostgresKeyClaims(_ClaimsBase):
+class PostgresKeyClaims:
     """Claims in the PostgreSQL catalog database, through psycopg (parameters, RETURNING and a
     real unique key: simpler and safer than SQL built for DuckDB's postgres_execute)."""
 
@@ -138,8 +128,16 @@ class PostgresKeyClaims(_ClaimsBase):
     def close(self) -> None:
         self.con.close()
 
+    def __enter__(self) -> PostgresKeyClaims:
+        return self
 
-class SqliteKeyClaims(_ClaimsBase):
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class SqliteKeyClaims:
     """Claims in a SQLite file: a unique key and a counter row per namespace, each claim one
     IMMEDIATE transaction (SQLite has one writer at a time; others wait up to `timeout`)."""
 
@@ -211,6 +209,14 @@ class SqliteKeyClaims(_ClaimsBase):
 
     def close(self) -> None:
         self.con.close()
+
+    def __enter__(self) -> SqliteKeyClaims:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
 
 def claims_path(location: WarehouseLocation) -> Path:

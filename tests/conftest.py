@@ -6,6 +6,7 @@ import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,3 +82,20 @@ def postgres_conninfo() -> Iterator[str]:
         yield cluster.conninfo
     finally:
         cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def lake_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A new, empty DuckLake's location (pipeline.lake.WarehouseLocation), once on a SQLite
+    catalog and once on the session's PostgreSQL database (emptied again afterwards)."""
+    from pipeline.lake import parse_warehouse_url
+
+    data = str(tmp_path / "data")
+    if request.param == "sqlite":
+        yield parse_warehouse_url(f"ducklake:sqlite:{tmp_path}/catalog.sqlite", data, env={})
+        return
+    from tests.pg import drop_lake_tables
+
+    conninfo = request.getfixturevalue("postgres_conninfo")
+    yield parse_warehouse_url(f"ducklake:postgres:{conninfo}", data, env={})
+    drop_lake_tables(conninfo)

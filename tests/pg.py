@@ -146,3 +146,21 @@ def start_cluster(bin_dir: Path) -> PostgresCluster:
             raise RuntimeError(f"PostgreSQL did not start; its log ends:\n{tail}") from None
         raise
     return cluster
+
+
+def drop_lake_tables(conninfo: str) -> None:
+    """Empty the database for the next lake: DuckLake's catalog tables, our claims, sequences."""
+    import psycopg
+
+    with psycopg.connect(conninfo, autocommit=True) as con:
+        tables = con.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            " AND (tablename LIKE 'ducklake%' OR tablename LIKE 'news_ingest%')"
+        ).fetchall()
+        for (table,) in tables:
+            con.execute(f'DROP TABLE "{table}" CASCADE')
+        sequences = con.execute(
+            "SELECT sequencename FROM pg_sequences WHERE sequencename LIKE 'news_ingest%'"
+        ).fetchall()
+        for (sequence,) in sequences:
+            con.execute(f'DROP SEQUENCE "{sequence}"')

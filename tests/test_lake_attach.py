@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -86,38 +85,8 @@ def test_a_postgres_lake_needs_a_data_path_to_be_written() -> None:
         lake.connect_lake(location)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[WarehouseLocation]:
-    data = str(tmp_path / "data")
-    if request.param == "sqlite":
-        yield parse_warehouse_url(f"ducklake:sqlite:{tmp_path}/catalog.sqlite", data, env={})
-        return
-    conninfo = request.getfixturevalue("postgres_conninfo")
-    # Each test gets a fresh lake in the session's database: its own metadata schema is not
-    # exposed here, so the catalog's tables are dropped afterwards instead.
-    yield parse_warehouse_url(f"ducklake:postgres:{conninfo}", data, env={})
-    _drop_ducklake_tables(conninfo)
-
-
-def _drop_ducklake_tables(conninfo: str) -> None:
-    import psycopg
-
-    with psycopg.connect(conninfo, autocommit=True) as con:
-        tables = con.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-            " AND (tablename LIKE 'ducklake%' OR tablename LIKE 'news_ingest%')"
-        ).fetchall()
-        for (table,) in tables:
-            con.execute(f'DROP TABLE "{table}" CASCADE')
-        sequences = con.execute(
-            "SELECT sequencename FROM pg_sequences WHERE sequencename LIKE 'news_ingest%'"
-        ).fetchall()
-        for (sequence,) in sequences:
-            con.execute(f'DROP SEQUENCE "{sequence}"')
-
-
-def test_write_then_read_and_time_travel(location: WarehouseLocation) -> None:
-    writer = lake.connect_lake(location)
+def test_write_then_read_and_time_travel(lake_location: WarehouseLocation) -> None:
+    writer = lake.connect_lake(lake_location)
     writer.execute("CREATE TABLE items (id BIGINT NOT NULL, name VARCHAR)")
     writer.execute("INSERT INTO items VALUES (1, 'one')")
     first = writer.execute(
@@ -127,37 +96,39 @@ def test_write_then_read_and_time_travel(location: WarehouseLocation) -> None:
     writer.execute("INSERT INTO items VALUES (2, 'two')")
     assert first is not None
 
-    reader = lake.connect_lake(location, read_only=True)
+    reader = lake.connect_lake(lake_location, read_only=True)
     assert reader.execute("SELECT count(*) FROM items").fetchone() == (2,)
     with pytest.raises(duckdb.Error, match="read-only|read only"):
         reader.execute("INSERT INTO items VALUES (3, 'three')")
 
-    past = lake.connect_lake(location, snapshot_version=first[0])
+    past = lake.connect_lake(lake_location, snapshot_version=first[0])
     assert past.execute("SELECT id FROM items").fetchall() == [(1,)]
-    then = lake.connect_lake(location, snapshot_time=first[1])
+    then = lake.connect_lake(lake_location, snapshot_time=first[1])
     assert then.execute("SELECT id FROM items").fetchall() == [(1,)]
     for con in (writer, reader, past, then):
         con.close()
 
 
 def test_another_data_path_for_an_existing_lake_is_one_line(
-    location: WarehouseLocation, tmp_path: Path
+    lake_location: WarehouseLocation, tmp_path: Path
 ) -> None:
-    lake.connect_lake(location).close()
-    moved = WarehouseLocation(location.catalog, location.target, str(tmp_path / "elsewhere"))
+    lake.connect_lake(lake_location).close()
+    moved = WarehouseLocation(
+        lake_location.catalog, lake_location.target, str(tmp_path / "elsewhere")
+    )
     with pytest.raises(LakeConfigError, match="keeps its files elsewhere") as caught:
         lake.connect_lake(moved)
     assert "\n" not in str(caught.value)
     # Attached without a data path, a reader finds the one the catalog keeps.
     reader = lake.connect_lake(
-        WarehouseLocation(location.catalog, location.target, None), read_only=True
+        WarehouseLocation(lake_location.catalog, lake_location.target, None), read_only=True
     )
     assert reader.execute("SELECT count(*) FROM duckdb_tables()").fetchone() is not None
     reader.close()
 
 
-def test_small_batches_are_inlined_in_the_catalog(location: WarehouseLocation) -> None:
-    con = lake.connect_lake(location, inlining_row_limit=100)
+def test_small_batches_are_inlined_in_the_catalog(lake_location: WarehouseLocation) -> None:
+    con = lake.connect_lake(lake_location, inlining_row_limit=100)
     con.execute("CREATE TABLE items (id BIGINT NOT NULL)")
     con.execute("INSERT INTO items SELECT range FROM range(50)")
     files = con.execute("SELECT count(*) FROM ducklake_list_files('lake', 'items')").fetchone()

@@ -4,32 +4,25 @@ from __future__ import annotations
 
 import multiprocessing
 import time
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pipeline import lakeclaims
-from pipeline.lake import WarehouseLocation, parse_warehouse_url
+from pipeline.lake import LakeConfigError, WarehouseLocation, parse_warehouse_url
 from pipeline.lakeclaims import Claim, open_key_claims
-from tests.test_lake_attach import _drop_ducklake_tables
+from tests.pg import drop_lake_tables
+
+if TYPE_CHECKING:
+    from multiprocessing.queues import Queue
+    from multiprocessing.synchronize import Event
 
 PROCESSES = 4
 ROUNDS = 10
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[WarehouseLocation]:
-    if request.param == "sqlite":
-        yield parse_warehouse_url(f"ducklake:sqlite:{tmp_path}/catalog.sqlite", env={})
-        return
-    conninfo = request.getfixturevalue("postgres_conninfo")
-    yield parse_warehouse_url(f"ducklake:postgres:{conninfo}", str(tmp_path), env={})
-    _drop_ducklake_tables(conninfo)
-
-
-def test_a_claim_is_new_once_then_returns_the_same_id(location: WarehouseLocation) -> None:
-    with open_key_claims(location) as claims:
+def test_a_claim_is_new_once_then_returns_the_same_id(lake_location: WarehouseLocation) -> None:
+    with open_key_claims(lake_location) as claims:
         first = claims.claim("articles", ["a", "b", "a"])
         assert set(first) == {"a", "b"} and all(c.new for c in first.values())
         assert first["a"].id != first["b"].id
@@ -43,17 +36,17 @@ def test_a_claim_is_new_once_then_returns_the_same_id(location: WarehouseLocatio
         assert len(set(ids)) == 3 and claims.allocate("runs", 1)[0] > max(ids)
 
 
-def test_namespaces_are_identifiers(location: WarehouseLocation) -> None:
-    with open_key_claims(location) as claims, pytest.raises(ValueError, match="namespace"):
+def test_namespaces_are_identifiers(lake_location: WarehouseLocation) -> None:
+    with open_key_claims(lake_location) as claims, pytest.raises(ValueError, match="namespace"):
         claims.claim("articles; DROP TABLE x", ["a"])
 
 
 def _claimer(
     location: WarehouseLocation,
     worker: int,
-    start: multiprocessing.synchronize.Event,
-    results: multiprocessing.Queue,
-) -> None:  # type: ignore[type-arg]
+    start: Event,
+    results: Queue[Any],
+) -> None:
     """One process: ROUNDS claims of 30 keys, each overlapping the other processes' keys."""
     with open_key_claims(location) as claims:
         claims.claim("warmup", [f"w{worker}"])
@@ -72,12 +65,12 @@ def _claimer(
         results.put((worker, got, latencies))
 
 
-def test_concurrent_processes_agree_on_one_id_per_key(location: WarehouseLocation) -> None:
+def test_concurrent_processes_agree_on_one_id_per_key(lake_location: WarehouseLocation) -> None:
     context = multiprocessing.get_context("spawn")  # a fork after a connection opens is unsafe
     start = context.Event()
     results = context.Queue()
     workers = [
-        context.Process(target=_claimer, args=(location, w, start, results))
+        context.Process(target=_claimer, args=(lake_location, w, start, results))
         for w in range(PROCESSES)
     ]
     for process in workers:
@@ -103,22 +96,22 @@ def test_concurrent_processes_agree_on_one_id_per_key(location: WarehouseLocatio
     assert len(ids) == ROUNDS * (10 + 2 * 10 + PROCESSES * 10)
     latencies.sort()
     print(
-        f"{location.catalog}: {len(latencies)} claims of 30 keys, median"
+        f"{lake_location.catalog}: {len(latencies)} claims of 30 keys, median"
         f" {latencies[len(latencies) // 2] * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms"
     )
 
 
 def test_claims_for_a_plain_warehouse_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(lakeclaims.LakeConfigError, match="plain DuckDB warehouse"):
+    with pytest.raises(LakeConfigError, match="plain DuckDB warehouse"):
         open_key_claims(parse_warehouse_url(tmp_path / "w.duckdb", env={}))
 
 
 def _writer(
     location: WarehouseLocation,
     worker: int,
-    start: multiprocessing.synchronize.Event,
-    results: multiprocessing.Queue,
-) -> None:  # type: ignore[type-arg]
+    start: Event,
+    results: Queue[Any],
+) -> None:
     """One process: claim overlapping article keys, insert a row only for those it claimed."""
     from pipeline.lake import connect_lake
 
@@ -177,4 +170,4 @@ def test_writers_claiming_first_store_each_key_once(postgres_conninfo: str, tmp_
         print(f"lake commit after a claim: median {commits[len(commits) // 2] * 1000:.1f} ms")
         con.close()
     finally:
-        _drop_ducklake_tables(postgres_conninfo)
+        drop_lake_tables(postgres_conninfo)

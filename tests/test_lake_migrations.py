@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -11,9 +10,8 @@ import duckdb
 import pytest
 
 from pipeline import lake, lakeddl
-from pipeline.lake import WarehouseLocation, parse_warehouse_url
+from pipeline.lake import WarehouseLocation
 from pipeline.lakeddl import LakeMigrationError, lake_migration, lake_statement
-from tests.test_lake_attach import _drop_ducklake_tables
 
 
 def test_constraints_and_sequence_defaults_go_not_null_and_defaults_stay() -> None:
@@ -109,7 +107,9 @@ def test_every_shipped_migration_has_a_lake_form() -> None:
             ), statement
 
 
-def _table_shapes(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, list[tuple]]:
+def _table_shapes(
+    con: duckdb.DuckDBPyConnection, database: str
+) -> dict[str, list[tuple[object, ...]]]:
     rows = con.execute(
         "SELECT table_name, column_name, data_type, is_nullable, column_default"
         " FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'main'"
@@ -118,7 +118,7 @@ def _table_shapes(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, li
         " ORDER BY table_name, column_index",
         [database, database],
     ).fetchall()
-    shapes: dict[str, list[tuple]] = {}
+    shapes: dict[str, list[tuple[object, ...]]] = {}
     for table, column, kind, nullable, default in rows:
         shapes.setdefault(table, []).append((column, kind, nullable, _default_value(default, kind)))
     return shapes
@@ -135,7 +135,7 @@ def _default_value(default: str | None, kind: str) -> object:
     return duckdb.execute(f"SELECT CAST(({default}) AS {kind})").fetchone()
 
 
-def _file_warehouse_shapes(tmp_path: Path) -> dict[str, list[tuple]]:
+def _file_warehouse_shapes(tmp_path: Path) -> dict[str, list[tuple[object, ...]]]:
     """The tables the migrations make in a plain DuckDB file, applied the way the store does."""
     con = duckdb.connect(str(tmp_path / "file.duckdb"))
     for _, _, sql in lakeddl.migration_scripts():
@@ -145,25 +145,14 @@ def _file_warehouse_shapes(tmp_path: Path) -> dict[str, list[tuple]]:
     return shapes
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[WarehouseLocation]:
-    data = str(tmp_path / "data")
-    if request.param == "sqlite":
-        yield parse_warehouse_url(f"ducklake:sqlite:{tmp_path}/catalog.sqlite", data, env={})
-        return
-    conninfo = request.getfixturevalue("postgres_conninfo")
-    yield parse_warehouse_url(f"ducklake:postgres:{conninfo}", data, env={})
-    _drop_ducklake_tables(conninfo)
-
-
 def test_migrations_and_views_apply_to_a_lake_and_every_query_runs(
-    location: WarehouseLocation, tmp_path: Path
+    lake_location: WarehouseLocation, tmp_path: Path
 ) -> None:
-    con = lake.connect_lake(location)
+    con = lake.connect_lake(lake_location)
     began = time.perf_counter()
     applied = lakeddl.migrate_lake(con)
     took = time.perf_counter() - began
-    print(f"{location.catalog}: migrations + views applied in {took:.2f} s")
+    print(f"{lake_location.catalog}: migrations + views applied in {took:.2f} s")
     assert applied == [v for v, _, _ in lakeddl.migration_scripts()]
     # The same columns, types, NOT NULLs and literal defaults as in a DuckDB file warehouse.
     assert _table_shapes(con, "lake") == _file_warehouse_shapes(tmp_path)
@@ -178,10 +167,10 @@ def test_migrations_and_views_apply_to_a_lake_and_every_query_runs(
 
     # Applied once: a second open applies nothing, recreates the views, and every example
     # query runs on the empty lake through a reader.
-    again = lake.connect_lake(location)
+    again = lake.connect_lake(lake_location)
     assert lakeddl.migrate_lake(again) == []
     again.close()
-    reader = lake.connect_lake(location, read_only=True)
+    reader = lake.connect_lake(lake_location, read_only=True)
     queries = sorted(resources.files("warehouse").joinpath("queries").iterdir(), key=str)
     assert len(queries) >= 9
     for query in queries:
@@ -190,8 +179,8 @@ def test_migrations_and_views_apply_to_a_lake_and_every_query_runs(
     reader.close()
 
 
-def test_a_failed_migration_leaves_the_lake_as_it_was(location: WarehouseLocation) -> None:
-    con = lake.connect_lake(location)
+def test_a_failed_migration_leaves_the_lake_as_it_was(lake_location: WarehouseLocation) -> None:
+    con = lake.connect_lake(lake_location)
     con.execute("CREATE TABLE feeds (x INTEGER)")  # migration 001 cannot create it again
     with pytest.raises(duckdb.Error):
         lakeddl.migrate_lake(con)
