@@ -19,6 +19,9 @@ import duckdb
 # The extra that installs the extension wheels this project uses.
 LAKE_EXTRA = "news-ingest[lake]"
 
+# The extensions the lake extra installs; others are named by their wheel.
+LAKE_EXTENSIONS = frozenset({"ducklake", "postgres_scanner", "sqlite_scanner", "fts"})
+
 # Short names callers may use, to the extension's real name (the wheel's name without the prefix).
 _ALIASES = {"postgres": "postgres_scanner", "sqlite": "sqlite_scanner"}
 
@@ -46,10 +49,9 @@ def extension_path(name: str) -> Path:
     """Where the installed wheel keeps the extension built for this DuckDB version."""
     real = extension_name(name)
     package = f"duckdb_extension_{real}"
-    hint = (
-        f"the {real} extension is not installed: pip install '{LAKE_EXTRA}'"
-        f" (or duckdb-extension-{real.replace('_', '-')}=={duckdb.__version__})"
-    )
+    wheel = f"duckdb-extension-{real.replace('_', '-')}=={duckdb.__version__}"
+    install = f"'{LAKE_EXTRA}'" if real in LAKE_EXTENSIONS else wheel
+    hint = f"the {real} extension is not installed: pip install {install}"
     try:
         root = importlib.resources.files(package)
     except ModuleNotFoundError:
