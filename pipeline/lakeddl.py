@@ -201,11 +201,11 @@ def lake_statement(statement: str) -> str | None:
     if _CREATE_TABLE.match(text):
         tokens = _tokens(text)
         for index, token in enumerate(tokens):
+            if token.upper() == "AS":
+                break  # CREATE TABLE ... AS SELECT: no column list, so no constraints either
             if token.startswith("("):
                 head = "".join(tokens[:index]).strip()
                 tail = "".join(tokens[index + 1 :]).strip()
-                if tail.upper().startswith("AS"):  # CREATE TABLE x (cols) AS ...: unusual, refuse
-                    break
                 items = _split_top_level(token[1:-1])
                 keys = frozenset().union(*(_key_columns(item) for item in items))
                 items = [

@@ -84,6 +84,11 @@ def test_statements_whose_meaning_would_change_are_refused(statement: str) -> No
         lake_statement(statement)
 
 
+def test_create_table_as_select_is_left_as_it_is() -> None:
+    statement = "CREATE TABLE t AS SELECT count(*) AS n, max(a) FROM u"
+    assert lake_statement(statement) == statement
+
+
 def test_other_statements_pass_unchanged_but_for_comments() -> None:
     script = (
         "-- a comment; with a semicolon\n"
