@@ -111,32 +111,25 @@ def _tokens(sql: str) -> list[str]:
     return out
 
 
+def _split(sql: str, separator: str) -> list[str]:
+    """Pieces of comment-free SQL between separators outside parentheses and quotes."""
+    pieces: list[str] = [""]
+    for token in _tokens(sql):
+        if token == separator:
+            pieces.append("")
+        else:
+            pieces[-1] += token
+    return [piece.strip() for piece in pieces if piece.strip()]
+
+
 def split_statements(sql: str) -> list[str]:
     """The statements of a script, comments removed, without their semicolons."""
-    statements: list[str] = []
-    current: list[str] = []
-    for token in _tokens(strip_comments(sql)):
-        if token == ";":
-            statements.append("".join(current).strip())
-            current = []
-        else:
-            current.append(token)
-    statements.append("".join(current).strip())
-    return [s for s in statements if s]
+    return _split(strip_comments(sql), ";")
 
 
 def _split_top_level(body: str) -> list[str]:
     """A parenthesised list's items, split on commas outside nested parentheses and quotes."""
-    items: list[str] = []
-    current: list[str] = []
-    for token in _tokens(body):
-        if token == ",":
-            items.append("".join(current).strip())
-            current = []
-        else:
-            current.append(token)
-    items.append("".join(current).strip())
-    return [item for item in items if item]
+    return _split(body, ",")
 
 
 def _column_definition(definition: str, key_columns: frozenset[str] = frozenset()) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ from tests.pg import drop_lake_tables
 
 if TYPE_CHECKING:
     from multiprocessing.queues import Queue
-    from multiprocessing.synchronize import Event
+    from multiprocessing.synchronize import Barrier
 
 PROCESSES = 4
 ROUNDS = 10
@@ -44,7 +45,7 @@ def test_namespaces_are_identifiers(lake_location: WarehouseLocation) -> None:
 def _claimer(
     location: WarehouseLocation,
     worker: int,
-    start: Event,
+    start: Barrier,
     results: Queue[Any],
 ) -> None:
     """One process: ROUNDS claims of 30 keys, each overlapping the other processes' keys."""
@@ -65,22 +66,26 @@ def _claimer(
         results.put((worker, got, latencies))
 
 
-def test_concurrent_processes_agree_on_one_id_per_key(lake_location: WarehouseLocation) -> None:
-    context = multiprocessing.get_context("spawn")  # a fork after a connection opens is unsafe
-    start = context.Event()
+def _run_processes(target: Callable[..., None], location: WarehouseLocation) -> list[Any]:
+    """PROCESSES spawned workers (a fork after a connection opens is unsafe) that set up, meet at
+    a barrier so their work overlaps, and put one result each."""
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(PROCESSES)
     results = context.Queue()
     workers = [
-        context.Process(target=_claimer, args=(lake_location, w, start, results))
-        for w in range(PROCESSES)
+        context.Process(target=target, args=(location, w, start, results)) for w in range(PROCESSES)
     ]
     for process in workers:
         process.start()
-    time.sleep(0.5)
-    start.set()
-    outcomes = [results.get(timeout=120) for _ in workers]
+    outcomes = [results.get(timeout=180) for _ in workers]
     for process in workers:
         process.join(timeout=30)
         assert process.exitcode == 0
+    return outcomes
+
+
+def test_concurrent_processes_agree_on_one_id_per_key(lake_location: WarehouseLocation) -> None:
+    outcomes = _run_processes(_claimer, lake_location)
     ids: dict[str, set[int]] = {}
     new_claims: dict[str, int] = {}
     latencies: list[float] = []
@@ -109,7 +114,7 @@ def test_claims_for_a_plain_warehouse_are_refused(tmp_path: Path) -> None:
 def _writer(
     location: WarehouseLocation,
     worker: int,
-    start: Event,
+    start: Barrier,
     results: Queue[Any],
 ) -> None:
     """One process: claim overlapping article keys, insert a row only for those it claimed."""
@@ -147,21 +152,7 @@ def test_writers_claiming_first_store_each_key_once(postgres_conninfo: str, tmp_
             "CREATE TABLE articles (article_id BIGINT NOT NULL, url_key VARCHAR NOT NULL,"
             " writer INTEGER NOT NULL)"
         )
-        context = multiprocessing.get_context("spawn")
-        start = context.Event()
-        results = context.Queue()
-        workers = [
-            context.Process(target=_writer, args=(location, w, start, results))
-            for w in range(PROCESSES)
-        ]
-        for process in workers:
-            process.start()
-        time.sleep(1.0)
-        start.set()
-        outcomes = [results.get(timeout=180) for _ in workers]
-        for process in workers:
-            process.join(timeout=30)
-            assert process.exitcode == 0
+        outcomes = _run_processes(_writer, location)
         rows = con.execute(
             "SELECT count(*), count(DISTINCT url_key), count(DISTINCT article_id) FROM articles"
         ).fetchone()
