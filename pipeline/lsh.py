@@ -173,8 +173,9 @@ def _identity(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def _last_batch(con: duckdb.DuckDBPyConnection) -> int:
-    """The highest band batch number handed out so far (0 before the first)."""
-    rows = con.execute(
-        "SELECT last_value FROM duckdb_sequences() WHERE sequence_name = 'band_batch_seq'"
-    ).fetchall()
+    """The highest band batch number stored so far (0 before the first). Read from the rows, not
+    from band_batch_seq: DuckDB 1.5.5's duckdb_sequences() reports, in a freshly opened file,
+    the next value instead of the last one handed out, which made files claim a batch whose rows
+    came later."""
+    rows = con.execute("SELECT max(batch) FROM article_bands").fetchall()
     return int(rows[0][0]) if rows and rows[0][0] is not None else 0

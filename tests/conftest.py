@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,3 +60,52 @@ def sample_site():  # type: ignore[no-untyped-def]
         sample = build_sample_site(site.base_url)
         site.load(sample.routes)
         yield site, sample
+
+
+@pytest.fixture(scope="session")
+def postgres_conninfo() -> Iterator[str]:
+    """A libpq connection string to an empty PostgreSQL database for the session.
+
+    NEWS_INGEST_TEST_PG names a server to use; otherwise a throwaway cluster is started here
+    (tests/pg.py) and removed at the end. Without PostgreSQL's binaries the tests skip, except
+    in CI (CI=true), where a missing or failing PostgreSQL fails them."""
+    given = os.environ.get("NEWS_INGEST_TEST_PG")
+    if given:
+        yield given
+        return
+    from tests.pg import find_pg_bin, start_cluster
+
+    in_ci = os.environ.get("CI", "").lower() == "true"
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        reason = "PostgreSQL's server binaries (initdb, pg_ctl) are absent"
+        if in_ci:
+            pytest.fail(f"{reason}: .ci/run installs them (apt-get install postgresql)")
+        pytest.skip(f"{reason}; set NEWS_INGEST_TEST_PG or install postgresql")
+    try:
+        cluster = start_cluster(bin_dir)
+    except (RuntimeError, KeyError, OSError, subprocess.SubprocessError) as exc:
+        if in_ci:
+            pytest.fail(f"PostgreSQL did not start: {exc}")
+        pytest.skip(f"PostgreSQL did not start: {exc}")
+    try:
+        yield cluster.conninfo
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def lake_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A new, empty DuckLake's location (pipeline.lake.WarehouseLocation), once on a SQLite
+    catalog and once on the session's PostgreSQL database (emptied again afterwards)."""
+    from pipeline.lake import parse_warehouse_url
+
+    data = str(tmp_path / "data")
+    if request.param == "sqlite":
+        yield parse_warehouse_url(f"ducklake:sqlite:{tmp_path}/catalog.sqlite", data, env={})
+        return
+    from tests.pg import drop_lake_tables
+
+    conninfo = request.getfixturevalue("postgres_conninfo")
+    yield parse_warehouse_url(f"ducklake:postgres:{conninfo}", data, env={})
+    drop_lake_tables(conninfo)

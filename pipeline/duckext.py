@@ -1,0 +1,110 @@
+"""DuckDB extensions loaded offline from their PyPI wheels, and DuckDB connections that never
+download one.
+
+Each wheel `duckdb-extension-NAME` holds `extensions/v<duckdb version>/NAME.duckdb_extension`
+inside its package `duckdb_extension_NAME`; `LOAD '<that path>'` loads it. DuckDB's own
+`INSTALL`/autoload would fetch from the web, which is not reachable where this runs, so
+connections made here switch autoinstall and autoload off: a missing extension is a clear error,
+never a network wait.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+# The extra that installs the extension wheels this project uses.
+LAKE_EXTRA = "news-ingest[lake]"
+
+# The extensions the lake extra installs; others are named by their wheel.
+LAKE_EXTENSIONS = frozenset({"ducklake", "postgres_scanner", "sqlite_scanner", "fts"})
+
+# Short names callers may use, to the extension's real name (the wheel's name without the prefix).
+_ALIASES = {"postgres": "postgres_scanner", "sqlite": "sqlite_scanner"}
+
+# Settings for every connection: no download of an extension, ever.
+OFFLINE_CONFIG: dict[str, Any] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
+
+
+class ExtensionMissingError(RuntimeError):
+    """An extension's wheel is not installed (or holds no build for this DuckDB)."""
+
+
+class NewerWarehouseFormatError(RuntimeError):
+    """A DuckDB file written by a newer DuckDB than the one installed."""
+
+
+def extension_name(name: str) -> str:
+    """The extension's real name: `postgres` -> `postgres_scanner`, others unchanged."""
+    return _ALIASES.get(name, name)
+
+
+def extension_path(name: str) -> Path:
+    """Where the installed wheel keeps the extension built for this DuckDB version."""
+    real = extension_name(name)
+    package = f"duckdb_extension_{real}"
+    wheel = f"duckdb-extension-{real.replace('_', '-')}=={duckdb.__version__}"
+    install = f"'{LAKE_EXTRA}'" if real in LAKE_EXTENSIONS else wheel
+    hint = f"the {real} extension is not installed: pip install {install}"
+    try:
+        root = importlib.resources.files(package)
+    except ModuleNotFoundError:
+        raise ExtensionMissingError(hint) from None
+    built = Path(str(root)) / "extensions" / f"v{duckdb.__version__}" / f"{real}.duckdb_extension"
+    if not built.is_file():
+        raise ExtensionMissingError(f"{hint}; {built} is absent (built for another DuckDB?)")
+    return built
+
+
+def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Load an extension from its wheel on this connection (a no-op when already loaded)."""
+    real = extension_name(name)
+    loaded = con.execute(
+        "SELECT loaded FROM duckdb_extensions() WHERE extension_name = ?", [real]
+    ).fetchone()
+    if loaded and loaded[0]:
+        return
+    path = str(extension_path(real)).replace("'", "''")
+    con.execute(f"LOAD '{path}'")
+
+
+def connect(
+    database: str | Path = ":memory:",
+    *,
+    read_only: bool = False,
+    config: dict[str, Any] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that never downloads an extension. A file written by a newer DuckDB
+    raises NewerWarehouseFormatError with the way out, instead of DuckDB's storage-page text."""
+    settings = {**OFFLINE_CONFIG, **(config or {})}
+    try:
+        return duckdb.connect(str(database), read_only=read_only, config=settings)
+    except duckdb.IOException as exc:
+        newer = newer_format_error(database, exc)
+        if newer is None:
+            raise
+        raise newer from None
+
+
+def newer_format_error(database: str | Path, exc: Exception) -> NewerWarehouseFormatError | None:
+    """The one-line error for a file DuckDB refused as written by a newer version, else None.
+
+    DuckDB 1.5.5 says, for a file written by 2.0: "IO Error: Trying to read a database file
+    with version number 999, but we can only read versions between 64 and 68. The database file
+    was created with an newer version of DuckDB. ..." (an IOException)."""
+    text = str(exc)
+    if "created with an newer version of DuckDB" not in text and (
+        "Trying to read a database file with version number" not in text
+    ):
+        return None
+    return NewerWarehouseFormatError(
+        f"{database} was written by a newer DuckDB than {duckdb.__version__}, which news-ingest"
+        " uses; convert it with that newer DuckDB: ATTACH the file AS old; ATTACH 'copy.duckdb'"
+        " AS new (STORAGE_VERSION 'v1.5.0'); COPY FROM DATABASE old TO new; then use copy.duckdb"
+    )
