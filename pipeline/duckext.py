@@ -16,6 +16,8 @@ from typing import Any
 
 import duckdb
 
+from pipeline.errors import ExtensionMissingError, NewerWarehouseFormatError
+
 # The extra that installs the extension wheels this project uses.
 LAKE_EXTRA = "news-ingest[lake]"
 
@@ -30,14 +32,6 @@ OFFLINE_CONFIG: dict[str, Any] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
 }
-
-
-class ExtensionMissingError(RuntimeError):
-    """An extension's wheel is not installed (or holds no build for this DuckDB)."""
-
-
-class NewerWarehouseFormatError(RuntimeError):
-    """A DuckDB file written by a newer DuckDB than the one installed."""
 
 
 def extension_name(name: str) -> str:

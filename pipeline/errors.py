@@ -15,7 +15,11 @@
     │   ├── OpmlError                 not a usable OPML document
     │   └── UnsafeXML                 declares XML entities: refused unparsed
     └── WarehouseError                the warehouse cannot be used
-        └── WarehouseBusy             another process holds the warehouse file
+        ├── WarehouseBusy             another process holds the warehouse file (temporary)
+        ├── ExtensionMissingError     a DuckDB extension's wheel is not installed
+        ├── NewerWarehouseFormatError the file was written by a newer DuckDB
+        ├── LakeConfigError           a lake URL, data path or catalog unusable (a ValueError)
+        └── LakeMigrationError        a migration with no lake form (a ValueError)
 
 The command line's CommandError, the Prefect API's ApiError and `serve`'s ServeError (in flows/)
 derive from NewsIngestError too.
@@ -166,3 +170,19 @@ class WarehouseBusy(WarehouseError):
     """Another process holds the warehouse file."""
 
     kind = FailureKind.TEMPORARY
+
+
+class ExtensionMissingError(WarehouseError):
+    """A DuckDB extension news-ingest needs is not installed (its wheel names the fix)."""
+
+
+class NewerWarehouseFormatError(WarehouseError):
+    """A DuckDB file written by a newer DuckDB than the one installed."""
+
+
+class LakeConfigError(WarehouseError, ValueError):
+    """A lake URL, data path or catalog that cannot be used; the message names the fix."""
+
+
+class LakeMigrationError(WarehouseError, ValueError):
+    """A migration statement that has no DuckLake form (ON CONFLICT, RETURNING, ...)."""

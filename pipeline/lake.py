@@ -25,6 +25,7 @@ from typing import Literal
 import duckdb
 
 from pipeline import duckext
+from pipeline.errors import LakeConfigError
 
 LAKE_DATA_ENV = "NEWS_INGEST_LAKE_DATA"
 LAKE_ALIAS = "lake"
@@ -35,10 +36,6 @@ DEFAULT_INLINING_ROW_LIMIT = 1000
 
 Catalog = Literal["file", "duckdb", "postgres", "sqlite"]
 _CATALOG_EXTENSION = {"postgres": "postgres_scanner", "sqlite": "sqlite_scanner"}
-
-
-class LakeConfigError(ValueError):
-    """A warehouse URL or data path that cannot work, said in one line."""
 
 
 @dataclass(frozen=True)

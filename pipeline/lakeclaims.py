@@ -22,7 +22,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple, Protocol
 
-from pipeline.lake import LakeConfigError, WarehouseLocation
+from pipeline.errors import LakeConfigError
+from pipeline.lake import WarehouseLocation
 
 CLAIMS_TABLE = "news_ingest_claims"
 _NAMESPACE = re.compile(r"[a-z][a-z0-9_]{0,40}")

@@ -15,6 +15,8 @@ from importlib import resources
 
 import duckdb
 
+from pipeline.errors import LakeMigrationError
+
 # Statements with no lake form that are dropped whole: the lake has no sequences nor indexes.
 _DROPPED = re.compile(
     r"^(CREATE\s+(UNIQUE\s+)?INDEX|DROP\s+INDEX|CREATE\s+SEQUENCE|DROP\s+SEQUENCE|ALTER\s+SEQUENCE)\b",
@@ -32,10 +34,6 @@ _REFUSED = re.compile(
     r"\bON\s+CONFLICT\b|\bINSERT\s+OR\s+(REPLACE|IGNORE)\b|\bRETURNING\b", re.IGNORECASE
 )
 _NEXTVAL = re.compile(r"\bnextval\s*\(", re.IGNORECASE)
-
-
-class LakeMigrationError(ValueError):
-    """A migration statement with no faithful lake form."""
 
 
 def strip_comments(sql: str) -> str:

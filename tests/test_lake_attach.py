@@ -8,7 +8,8 @@ import duckdb
 import pytest
 
 from pipeline import lake
-from pipeline.lake import LakeConfigError, WarehouseLocation, parse_warehouse_url
+from pipeline.errors import LakeConfigError
+from pipeline.lake import WarehouseLocation, parse_warehouse_url
 
 
 def test_a_plain_path_is_a_duckdb_file_warehouse(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pipeline.lake import LakeConfigError, WarehouseLocation, parse_warehouse_url
+from pipeline.errors import LakeConfigError
+from pipeline.lake import WarehouseLocation, parse_warehouse_url
 from pipeline.lakeclaims import Claim, open_key_claims
 from tests.pg import drop_lake_tables
 

@@ -10,8 +10,9 @@ import duckdb
 import pytest
 
 from pipeline import lake, lakeddl
+from pipeline.errors import LakeMigrationError
 from pipeline.lake import WarehouseLocation
-from pipeline.lakeddl import LakeMigrationError, lake_migration, lake_statement
+from pipeline.lakeddl import lake_migration, lake_statement
 
 
 def test_constraints_and_sequence_defaults_go_not_null_and_defaults_stay() -> None:

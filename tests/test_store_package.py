@@ -10,7 +10,7 @@ import pytest
 
 from pipeline import neardup
 from pipeline.records import Article, Entry, Fetch, PageResult, PendingPage
-from pipeline.store import Warehouse, observe_steps
+from pipeline.store import Warehouse, WarehouseError, observe_steps
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 LONG_TEXT = " ".join(f"word{i}" for i in range(200))  # long enough to sign
@@ -111,3 +111,18 @@ def test_observers_hear_the_clustering_and_page_steps(wh: Warehouse) -> None:
     assert heard == [("cluster", 1), ("record_pages", 1)]
     wh.record_page_results(run_id, [])
     assert heard == [("cluster", 1), ("record_pages", 1)]  # no observer any more
+
+
+def test_a_file_from_a_newer_duckdb_is_one_line_naming_the_way_out(tmp_path: Path) -> None:
+    """DuckDB 1.5.5 (the release whose extensions ship as wheels) cannot read a 2.0 file: the
+    warehouse says so in one line with the conversion to run, not DuckDB's storage-page text."""
+    import gzip
+
+    fixture = Path(__file__).parent / "fixtures" / "written-by-duckdb-2.0.0.duckdb.gz"
+    path = tmp_path / "old.duckdb"
+    path.write_bytes(gzip.decompress(fixture.read_bytes()))
+    with pytest.raises(WarehouseError) as caught:
+        Warehouse(path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "newer DuckDB" in message and "STORAGE_VERSION" in message

@@ -14,7 +14,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from pipeline.errors import WarehouseBusy, WarehouseError
+from pipeline import duckext
+from pipeline.errors import NewerWarehouseFormatError, WarehouseBusy, WarehouseError
 from pipeline.lsh import BandIndex
 
 LOCK_POLL = 0.05  # seconds between tries for a busy warehouse file
@@ -134,8 +135,10 @@ class FileBackend(Backend):
         deadline = time.monotonic() + wait
         while True:
             try:
-                con = duckdb.connect(str(self.path), read_only=read_only)
+                con = duckext.connect(self.path, read_only=read_only)
                 break
+            except NewerWarehouseFormatError as exc:
+                raise WarehouseError(str(exc)) from None
             except duckdb.Error as exc:
                 if not is_lock_error(exc):
                     raise WarehouseError(f"cannot open warehouse {self.path}: {exc}") from None
