@@ -1,14 +1,39 @@
-"""A deterministic, made-up multi-publisher news site (HTML, RSS, Atom, OPML) for demo and tests."""
+"""A deterministic, made-up multi-publisher news site (HTML, RSS, Atom, OPML) for demo and tests.
+
+This module renders the HTML pages and assembles the routes; the feeds come from
+pipeline.sample_feeds, the publishers and stories from pipeline.sample_data
+(sample_stories.json).
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.utils import format_datetime
-from functools import cache
 from html import escape
-from importlib import resources
+
+from pipeline.sample_data import (
+    BROKEN_FEED_PATH,
+    BROKEN_FEED_PUBLISHER,
+    DUPLICATE_LISTED_POST_ID,
+    OPML_PATH,
+    SYNDICATED_POST_IDS,
+    ArticleFact,
+    Publisher,
+    article_facts,
+    load_publishers,
+    load_update,
+    publisher_by_prefix,
+    publisher_of,
+    slugify,
+)
+from pipeline.sample_feeds import (
+    render_atom,
+    render_broken_feed,
+    render_opml,
+    render_rss,
+    render_tracked_rss,
+)
 
 HTML = "text/html; charset=utf-8"
 RSS = "application/rss+xml; charset=utf-8"
@@ -16,176 +41,10 @@ ATOM = "application/atom+xml; charset=utf-8"
 OPML = "text/x-opml; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
 
-# Everything below is fictional: invented towns, people, teams and organisations.
-
-
-@dataclass(frozen=True)
-class Publisher:
-    prefix: str  # path prefix, e.g. "/daily-herald"; all publishers share one 127.0.0.1 host
-    name: str
-    tagline: str
-    domain_id: str  # stable id used in guids/Atom ids, independent of the loopback port
-    nav: tuple[str, ...]
-    feed_path: str
-    feed_kind: str  # "rss", "atom" or "rss-tracked"
-
-
-@dataclass(frozen=True)
-class ArticleFact:
-    """What a correct extractor should find on one article page."""
-
-    path: str
-    publisher: str
-    headline: str
-    section: str
-    tags: tuple[str, ...]
-    authors: tuple[str, ...]
-    published: str  # ISO 8601 with offset
-    modified: str
-    summary: str
-    paragraphs: tuple[str, ...]
-    post_id: int
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.paragraphs)  # one paragraph per line, as trafilatura emits
-
-
-DAILY_HERALD = Publisher(
-    prefix="/daily-herald",
-    name="The Millbrook Daily Herald",
-    tagline="News for Millbrook and the valley since 1911",
-    domain_id="daily-herald.example",
-    nav=("Politics", "Transport", "Community", "Business", "World"),
-    feed_path="/daily-herald/feed/",
-    feed_kind="rss",
-)
-COASTAL_TIMES = Publisher(
-    prefix="/coastal-times",
-    name="Coastal Times",
-    tagline="Port Ellery and the north shore",
-    domain_id="coastal-times.example",
-    nav=("Weather", "Sport", "Local", "Science", "World"),
-    feed_path="/coastal-times/feed/atom/",
-    feed_kind="atom",
-)
-WIRE_REVIEW = Publisher(
-    prefix="/wire-review",
-    name="The Wire Review",
-    tagline="Science, money and culture, reviewed weekly",
-    domain_id="wire-review.example",
-    nav=("Science", "Economy", "Business", "Culture"),
-    feed_path="/wire-review/feed/",
-    feed_kind="rss-tracked",
-)
-PUBLISHERS = (DAILY_HERALD, COASTAL_TIMES, WIRE_REVIEW)
-
-BROKEN_FEED_PATH = "/daily-herald/feed/weekend/"
-OPML_PATH = "/feeds.opml"
-
-STORIES_FILE = "sample_stories.json"  # beside this module; installed as package data
-
-
-@dataclass(frozen=True)
-class Story:
-    """One article as written in the stories file, before it is placed on its site."""
-
-    publisher: Publisher
-    slug: str
-    date_path: str
-    post_id: int
-    headline: str
-    section: str
-    tags: tuple[str, ...]
-    authors: tuple[str, ...]
-    published: str
-    modified: str
-    summary: str
-    paragraphs: tuple[str, ...]
-
-
-@cache
-def load_stories() -> tuple[Story, ...]:
-    """The stories of sample_stories.json, in site order. A story marked "wire" carries the
-    file's wire_paragraphs: identical body text on two sites, each with its own headline."""
-    raw = json.loads(resources.files("pipeline").joinpath(STORIES_FILE).read_text("utf-8"))
-    by_prefix = {p.prefix.strip("/"): p for p in PUBLISHERS}
-    wire = tuple(str(p) for p in raw["wire_paragraphs"])
-    return tuple(
-        Story(
-            publisher=by_prefix[s["publisher"]],
-            slug=s["slug"],
-            date_path=s["date_path"],
-            post_id=int(s["post_id"]),
-            headline=s["headline"],
-            section=s["section"],
-            tags=tuple(s["tags"]),
-            authors=tuple(s["authors"]),
-            published=s["published"],
-            modified=s["modified"],
-            summary=s["summary"],
-            paragraphs=wire if s.get("wire") else tuple(s["paragraphs"]),
-        )
-        for s in raw["stories"]
-    )
-
-
-UPDATED_POST_ID = 201
-UPDATED_MODIFIED = "2026-03-11T18:40:00+00:00"
-UPDATE_PARAGRAPH = (
-    "Update: At 6.40pm forecasters lifted the amber warning several hours early as the storm "
-    "tracked further north than expected. The evening ferry sailed at 8pm, and the county "
-    "council said no roads had been closed."
-)
-# The same article listed twice in the tracked feed, with different campaign parameters.
-DUPLICATE_LISTED_POST_ID = 301
-SYNDICATED_POST_IDS = (105, 205)
-
-
-def _slugify(text: str) -> str:
-    out = "".join(c.lower() if c.isalnum() else "-" for c in text)
-    return "-".join(part for part in out.split("-") if part)
-
-
-def _article_path(pub: Publisher, date_path: str, slug: str) -> str:
-    return f"{pub.prefix}/{date_path}/{slug}/"
-
-
-def _facts(version: int) -> list[ArticleFact]:
-    facts = []
-    for story in load_stories():
-        modified, paragraphs = story.modified, story.paragraphs
-        if version >= 2 and story.post_id == UPDATED_POST_ID:
-            modified, paragraphs = UPDATED_MODIFIED, (*paragraphs, UPDATE_PARAGRAPH)
-        facts.append(
-            ArticleFact(
-                path=_article_path(story.publisher, story.date_path, story.slug),
-                publisher=story.publisher.name,
-                headline=story.headline,
-                section=story.section,
-                tags=story.tags,
-                authors=story.authors,
-                published=story.published,
-                modified=modified,
-                summary=story.summary,
-                paragraphs=paragraphs,
-                post_id=story.post_id,
-            )
-        )
-    return facts
-
-
-def _publisher_of(fact: ArticleFact) -> Publisher:
-    return next(p for p in PUBLISHERS if p.name == fact.publisher)
-
 
 def _human_date(iso: str) -> str:
     d = datetime.fromisoformat(iso)
     return f"{d.strftime('%B')} {d.day}, {d.year}"
-
-
-def _rfc822(iso: str) -> str:
-    return format_datetime(datetime.fromisoformat(iso))
 
 
 def _json_ld(data: object) -> str:
@@ -197,7 +56,7 @@ def _json_ld_for(fact: ArticleFact, pub: Publisher, base: str) -> str:
     url = base + fact.path
     people = [{"@type": "Person", "name": a} for a in fact.authors]
     org = {"@type": "NewsMediaOrganization", "name": pub.name, "url": f"{base}{pub.prefix}/"}
-    if pub is COASTAL_TIMES:
+    if pub.json_ld == "graph":
         # Yoast-style @graph with id references and a comma-separated keywords string,
         # the shape most WordPress news sites actually emit.
         return _json_ld(
@@ -235,7 +94,7 @@ def _json_ld_for(fact: ArticleFact, pub: Publisher, base: str) -> str:
         "author": people,
         "publisher": org,
         "articleSection": fact.section,
-        "keywords": list(fact.tags) if pub is DAILY_HERALD else ", ".join(fact.tags),
+        "keywords": list(fact.tags) if pub.json_ld == "keyword-list" else ", ".join(fact.tags),
         "inLanguage": "en",
     }
     if fact.post_id in SYNDICATED_POST_IDS:
@@ -252,19 +111,19 @@ def _a(href: str, text: str, rel: str = "") -> str:
 
 
 def render_article(fact: ArticleFact, base: str, siblings: list[ArticleFact]) -> str:
-    pub = _publisher_of(fact)
+    pub = publisher_of(fact)
     url = base + fact.path
     home = f"{base}{pub.prefix}/"
     e = escape
     meta_tags = "\n".join(f'<meta property="article:tag" content="{e(t)}">' for t in fact.tags)
-    nav = "".join(f"<li>{_a(f'{home}category/{_slugify(s)}/', s)}</li>" for s in pub.nav)
+    nav = "".join(f"<li>{_a(f'{home}category/{slugify(s)}/', s)}</li>" for s in pub.nav)
     byline = " and ".join(
-        f'<span class="author vcard">{_a(f"{home}author/{_slugify(a)}/", a)}</span>'
+        f'<span class="author vcard">{_a(f"{home}author/{slugify(a)}/", a)}</span>'
         for a in fact.authors
     )
     body = "\n".join(f"<p>{e(p, quote=False)}</p>" for p in fact.paragraphs)
-    category = _a(f"{home}category/{_slugify(fact.section)}/", fact.section, "category tag")
-    tags = ", ".join(_a(f"{home}tag/{_slugify(t)}/", t, "tag") for t in fact.tags)
+    category = _a(f"{home}category/{slugify(fact.section)}/", fact.section, "category tag")
+    tags = ", ".join(_a(f"{home}tag/{slugify(t)}/", t, "tag") for t in fact.tags)
     # "Most read" carries other headlines: boilerplate an extractor must not take as text.
     most_read = "\n".join(
         f"<li>{_a(base + s.path, s.headline)}</li>" for s in siblings if s.path != fact.path
@@ -314,7 +173,7 @@ def render_article(fact: ArticleFact, base: str, siblings: list[ArticleFact]) ->
 <div id="content" class="site-content">
 <main id="main" class="site-main">
 <article id="post-{fact.post_id}" class="post-{fact.post_id} post type-post status-publish
- format-standard hentry category-{_slugify(fact.section)}">
+ format-standard hentry category-{slugify(fact.section)}">
 <header class="entry-header">
 <h1 class="entry-title">{e(fact.headline, quote=False)}</h1>
 <div class="entry-meta"><span class="byline">By {byline}</span>{credit} <span class="posted-on">
@@ -373,167 +232,12 @@ def _render_home(pub: Publisher, base: str, facts: list[ArticleFact]) -> str:
 
 
 def _render_root(base: str) -> str:
-    items = "\n".join(f"<li>{_a(f'{base}{p.prefix}/', p.name)}</li>" for p in PUBLISHERS)
+    items = "\n".join(f"<li>{_a(f'{base}{p.prefix}/', p.name)}</li>" for p in load_publishers())
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="UTF-8"><title>news-ingest sample site</title></head>
 <body><h1>Sample publishers (fictional)</h1><ul>
 {items}
 </ul><p><a href="{base}{OPML_PATH}">OPML of all feeds</a></p></body></html>
-"""
-
-
-def _cdata(text: str) -> str:
-    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
-
-
-def _html_body(fact: ArticleFact) -> str:
-    return "".join(f"<p>{escape(p, quote=False)}</p>" for p in fact.paragraphs)
-
-
-def _render_rss(pub: Publisher, base: str, facts: list[ArticleFact]) -> str:
-    """WordPress-style RSS 2.0: opaque guid, dc:creator, categories, content:encoded, ttl."""
-    newest = max(f.modified for f in facts)
-    items = []
-    for f in sorted(facts, key=lambda f: f.published, reverse=True):
-        cats = "".join(f"<category>{_cdata(c)}</category>" for c in (f.section, *f.tags))
-        creators = "".join(f"<dc:creator>{_cdata(a)}</dc:creator>" for a in f.authors)
-        items.append(
-            f"""<item>
-<title>{escape(f.headline, quote=False)}</title>
-<link>{escape(base + f.path)}</link>
-{creators}
-<pubDate>{_rfc822(f.published)}</pubDate>
-{cats}
-<guid isPermaLink="false">{escape(f"https://{pub.domain_id}/?p={f.post_id}")}</guid>
-<description>{_cdata(f.summary)}</description>
-<content:encoded>{_cdata(_html_body(f))}</content:encoded>
-</item>"""
-        )
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"
- xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:atom="http://www.w3.org/2005/Atom">
-<channel>
-<title>{escape(pub.name, quote=False)}</title>
-<atom:link href="{escape(base + pub.feed_path)}" rel="self" type="application/rss+xml"/>
-<link>{escape(f"{base}{pub.prefix}/")}</link>
-<description>{escape(pub.tagline, quote=False)}</description>
-<lastBuildDate>{_rfc822(newest)}</lastBuildDate>
-<language>en-GB</language>
-<ttl>30</ttl>
-<generator>https://wordpress.org/?v=6.5</generator>
-{chr(10).join(items)}
-</channel>
-</rss>
-"""
-
-
-def _tracked(url: str, campaign: str) -> str:
-    return f"{url}?utm_source=rss&utm_medium=feed&utm_campaign={campaign}"
-
-
-def _render_tracked_rss(pub: Publisher, base: str, facts: list[ArticleFact]) -> str:
-    """RSS whose item links carry utm_* parameters; one article is listed twice."""
-    newest = max(f.modified for f in facts)
-    entries: list[tuple[ArticleFact, str]] = [(f, "weekly") for f in facts]
-    dup = next(f for f in facts if f.post_id == DUPLICATE_LISTED_POST_ID)
-    # Newsletters re-list a popular piece under another campaign: same article, new URL.
-    entries.append((dup, "editors-picks"))
-    entries.sort(key=lambda pair: pair[0].published, reverse=True)
-    items = []
-    for f, campaign in entries:
-        link = _tracked(base + f.path, campaign)
-        items.append(
-            f"""<item>
-<title>{escape(f.headline, quote=False)}</title>
-<link>{escape(link)}</link>
-<author>{escape(f"desk@{pub.domain_id} ({', '.join(f.authors)})", quote=False)}</author>
-<pubDate>{_rfc822(f.published)}</pubDate>
-<category>{escape(f.section, quote=False)}</category>
-<guid isPermaLink="true">{escape(link)}</guid>
-<description>{escape(f.summary, quote=False)}</description>
-</item>"""
-        )
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<rss version="2.0">
-<channel>
-<title>{escape(pub.name, quote=False)}</title>
-<link>{escape(f"{base}{pub.prefix}/")}</link>
-<description>{escape(pub.tagline, quote=False)}</description>
-<lastBuildDate>{_rfc822(newest)}</lastBuildDate>
-<ttl>60</ttl>
-{chr(10).join(items)}
-</channel>
-</rss>
-"""
-
-
-def _render_atom(pub: Publisher, base: str, facts: list[ArticleFact]) -> str:
-    newest = max(f.modified for f in facts)
-    entries = []
-    for f in sorted(facts, key=lambda f: f.modified, reverse=True):
-        authors = "".join(
-            f"<author><name>{escape(a, quote=False)}</name></author>" for a in f.authors
-        )
-        cats = "".join(
-            f'<category scheme="{escape(base + pub.prefix)}/" term="{escape(c)}"/>'
-            for c in (f.section, *f.tags)
-        )
-        entries.append(
-            f"""<entry>
-<title type="text">{escape(f.headline, quote=False)}</title>
-<link rel="alternate" type="text/html" href="{escape(base + f.path)}"/>
-<id>tag:{pub.domain_id},2026:post-{f.post_id}</id>
-<published>{f.published}</published>
-<updated>{f.modified}</updated>
-{authors}
-{cats}
-<summary type="text">{escape(f.summary, quote=False)}</summary>
-<content type="html">{escape(_html_body(f), quote=False)}</content>
-</entry>"""
-        )
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en-GB">
-<title type="text">{escape(pub.name, quote=False)}</title>
-<subtitle type="text">{escape(pub.tagline, quote=False)}</subtitle>
-<id>tag:{pub.domain_id},2026:feed</id>
-<updated>{newest}</updated>
-<link rel="alternate" type="text/html" href="{escape(f"{base}{pub.prefix}/")}"/>
-<link rel="self" type="application/atom+xml" href="{escape(base + pub.feed_path)}"/>
-<generator uri="https://wordpress.org/" version="6.5">WordPress</generator>
-{chr(10).join(entries)}
-</feed>
-"""
-
-
-def _render_broken_feed(base: str, facts: list[ArticleFact]) -> str:
-    # A feed cut off mid-transfer: well-formed start, truncated inside the channel header,
-    # so no entry can be recovered and a parser must report it as malformed (bozo).
-    full = _render_rss(DAILY_HERALD, base, facts)
-    cut = full.index("<lastBuildDate>") + len("<lastBuildDate>Tue, 10 Ma")
-    return full[:cut]
-
-
-def _render_opml(base: str) -> str:
-    outlines = [
-        f'<outline type="rss" text="{escape(p.name)}" title="{escape(p.name)}" '
-        f'xmlUrl="{escape(base + p.feed_path)}" htmlUrl="{escape(f"{base}{p.prefix}/")}"/>'
-        for p in PUBLISHERS
-    ]
-    outlines.append(
-        f'<outline type="rss" text="Daily Herald weekend edition" '
-        f'xmlUrl="{escape(base + BROKEN_FEED_PATH)}" htmlUrl="{escape(f"{base}/daily-herald/")}"/>'
-    )
-    body = "\n".join(outlines)
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<opml version="2.0">
-<head><title>news-ingest sample feeds</title>
-<dateCreated>Wed, 11 Mar 2026 07:00:00 GMT</dateCreated></head>
-<body>
-<outline text="Sample news" title="Sample news">
-{body}
-</outline>
-</body>
-</opml>
 """
 
 
@@ -594,29 +298,30 @@ def build_sample_site(base_url: str, version: int = 1) -> SampleSite:
     its Atom <updated>; nothing else changes, so conditional GETs on other URLs still 304.
     """
     base = base_url.rstrip("/")
-    facts = _facts(version)
+    facts = article_facts(version)
     routes: dict[str, tuple[str, bytes]] = {}
-    for pub in PUBLISHERS:
+    for pub in load_publishers():
         own = [f for f in facts if f.publisher == pub.name]
         for fact in own:
             routes[fact.path] = (HTML, render_article(fact, base, own).encode())
         routes[f"{pub.prefix}/"] = (HTML, _render_home(pub, base, own).encode())
         if pub.feed_kind == "rss":
-            routes[pub.feed_path] = (RSS, _render_rss(pub, base, own).encode())
+            routes[pub.feed_path] = (RSS, render_rss(pub, base, own).encode())
         elif pub.feed_kind == "atom":
-            routes[pub.feed_path] = (ATOM, _render_atom(pub, base, own).encode())
+            routes[pub.feed_path] = (ATOM, render_atom(pub, base, own).encode())
         else:
-            routes[pub.feed_path] = (RSS, _render_tracked_rss(pub, base, own).encode())
-    herald = [f for f in facts if f.publisher == DAILY_HERALD.name]
-    routes[BROKEN_FEED_PATH] = (RSS, _render_broken_feed(base, herald).encode())
-    opml = _render_opml(base).encode()
+            routes[pub.feed_path] = (RSS, render_tracked_rss(pub, base, own).encode())
+    herald = publisher_by_prefix(BROKEN_FEED_PUBLISHER).name
+    broken_listed = [f for f in facts if f.publisher == herald]
+    routes[BROKEN_FEED_PATH] = (RSS, render_broken_feed(base, broken_listed).encode())
+    opml = render_opml(base).encode()
     routes[OPML_PATH] = (OPML, opml)
     routes["/"] = (HTML, _render_root(base).encode())
     routes["/robots.txt"] = (TEXT, b"User-agent: *\nAllow: /\n")
 
     by_id = {f.post_id: f for f in facts}
     counts = {}
-    for pub in PUBLISHERS:
+    for pub in load_publishers():
         n = sum(1 for f in facts if f.publisher == pub.name)
         counts[pub.feed_path] = n + (1 if pub.feed_kind == "rss-tracked" else 0)
     return SampleSite(
@@ -624,13 +329,15 @@ def build_sample_site(base_url: str, version: int = 1) -> SampleSite:
         version=version,
         routes=routes,
         articles=tuple(facts),
-        feed_paths=[p.feed_path for p in PUBLISHERS],
+        feed_paths=[p.feed_path for p in load_publishers()],
         broken_feed_path=BROKEN_FEED_PATH,
         opml_path=OPML_PATH,
         opml_bytes=opml,
         syndicated_story_paths=(by_id[105].path, by_id[205].path),
-        updated_article_path=by_id[UPDATED_POST_ID].path,
+        updated_article_path=by_id[load_update().post_id].path,
         duplicate_listed_path=by_id[DUPLICATE_LISTED_POST_ID].path,
-        tracked_feed_path=WIRE_REVIEW.feed_path,
+        tracked_feed_path=next(
+            p.feed_path for p in load_publishers() if p.feed_kind == "rss-tracked"
+        ),
         feed_entry_counts=counts,
     )
