@@ -361,6 +361,11 @@ def test_a_non_empty_destination_is_refused(
     assert "\n" not in str(caught.value)
     with pytest.raises(WarehouseError, match="same warehouse"):
         copy_warehouse(source, source)
+    shared = parse_warehouse_url(
+        f"ducklake:sqlite:{tmp_path}/other.sqlite", lake_location.data_path, env={}
+    )
+    with pytest.raises(WarehouseError, match="data path of its own"):
+        copy_warehouse(lake_location, shared)
     copy_warehouse(source, lake_location)
     with pytest.raises(WarehouseError, match="is not empty"):
         copy_warehouse(file_location(tmp_path / "other.duckdb"), lake_location)

@@ -168,6 +168,11 @@ def copy_warehouse(
     destination, a source at another schema, or any table whose counts differ afterwards."""
     if _same(src, dst):
         raise WarehouseError("the source and the destination are the same warehouse")
+    if src.is_lake and dst.is_lake and src.data_path == dst.data_path:
+        raise WarehouseError(
+            f"both lakes would keep their files in {src.data_path}: give the new lake a data"
+            " path of its own (--data, NEWS_INGEST_LAKE_DATA)"
+        )
     con, target = _open_target(dst, wait)
     try:
         _attach_source(con, src)
