@@ -13,6 +13,7 @@ from pathlib import Path
 
 from flows.api import ApiError, TemporaryServer, prefect_api
 from flows.reports import format_rows, quiet_task_logs, reextract_line, summary_line
+from flows.warehouse_cli import add_warehouse_commands, cmd_sql_at
 from pipeline.errors import NewsIngestError
 from pipeline.settings import Settings, env_name
 from pipeline.store import Warehouse, WarehouseError
@@ -221,6 +222,8 @@ def cmd_feeds_export_opml(args: argparse.Namespace) -> int:
 def cmd_sql(args: argparse.Namespace) -> int:
     import duckdb
 
+    if getattr(args, "at", None) is not None:  # `query` shares this handler, without --at
+        return cmd_sql_at(args)
     with Warehouse(args.settings.warehouse, read_only=True, wait=args.settings.wait) as wh:
         try:
             names, rows = wh.query(args.query)
@@ -357,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
     sql = sub.add_parser("sql", parents=[common], help="run a read-only SQL query")
     sql.add_argument("query", metavar="QUERY")
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    sql.add_argument(
+        "--at", metavar="VERSION|TIMESTAMP", help="a lake as it was then (time travel)"
+    )
     sql.set_defaults(handler=cmd_sql)
 
     query = sub.add_parser(
@@ -365,6 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("name", nargs="?", metavar="NAME")
     query.add_argument("--format", choices=("table", "csv", "json"), default="table")
     query.set_defaults(handler=cmd_query)
+
+    add_warehouse_commands(sub, [common])
 
     demo = sub.add_parser(
         "demo", parents=[common], help="serve a generated news site on 127.0.0.1 and ingest it"

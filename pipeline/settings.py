@@ -103,6 +103,11 @@ class Settings(BaseSettings):
         "30 3 * * *",
         description="`serve`: the nightly maintenance schedule, UTC (`--maintenance-cron`)",
     )
+    lake_expire_days: float = Field(
+        7.0,
+        description="`maintenance` on a lake warehouse: snapshots older than this many days are"
+        " expired (time travel reaches back this far), then the files only they needed deleted",
+    )
     backfill_interval: float = Field(
         1.0,
         description="`backfill`: seconds between requests to one host (`--interval`;"

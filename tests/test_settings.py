@@ -36,6 +36,9 @@ COMMAND_ARGS = {
     "feeds health": [],
     "sql": ["SELECT 1"],
     "query": [],
+    "warehouse info": [],
+    "warehouse copy": ["--to", "copy.duckdb"],
+    "warehouse snapshots": [],
     "demo": [],
 }
 
