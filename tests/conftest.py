@@ -100,12 +100,16 @@ def lake_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[An
     catalog and once on the session's PostgreSQL database (emptied again afterwards)."""
     from pipeline.lake import parse_warehouse_url
 
+    from pipeline.store import close_pooled_sessions
+
     data = str(tmp_path / "data")
     if request.param == "sqlite":
         yield parse_warehouse_url(f"ducklake:sqlite:{tmp_path}/catalog.sqlite", data, env={})
+        close_pooled_sessions()
         return
     from tests.pg import drop_lake_tables
 
     conninfo = request.getfixturevalue("postgres_conninfo")
     yield parse_warehouse_url(f"ducklake:postgres:{conninfo}", data, env={})
+    close_pooled_sessions()  # the attached lakes this process kept, before their catalog goes
     drop_lake_tables(conninfo)
