@@ -318,7 +318,7 @@ class WarehouseConnection:
         fresh = self.con.execute(
             f"SELECT {cols} FROM ({self.backend.new_rows_sql(table, columns, source, keys)})",
             params or [],
-        ).fetch_arrow_table()
+        ).to_arrow_table()
         if fresh.num_rows:
             ids = self.allocate(id_column, fresh.num_rows)
             self.load_arrow(table, fresh.append_column(id_column, pa.array(ids, pa.int64())))
