@@ -99,7 +99,6 @@ def lake_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[An
     """A new, empty DuckLake's location (pipeline.lake.WarehouseLocation), once on a SQLite
     catalog and once on the session's PostgreSQL database (emptied again afterwards)."""
     from pipeline.lake import parse_warehouse_url
-
     from pipeline.store import close_pooled_sessions
 
     data = str(tmp_path / "data")

@@ -56,8 +56,16 @@ __all__ = [
     "close_pooled_sessions",
     "name_key",
     "observe_steps",
+    "writer_lock",
     "page_retryable",
 ]
+
+
+def writer_lock(path: str | Path, wait: float | None = None) -> WriterLock | None:
+    """The lock a writing run holds for its whole length: a file's WriterLock; None for a lake,
+    whose write steps are serialised by its commit lock instead."""
+    location = parse_warehouse_url(path)
+    return None if location.is_lake else FileBackend(Path(path)).writer_lock(wait)
 
 
 class Warehouse:
@@ -76,10 +84,9 @@ class Warehouse:
         wait: float = 0.0,
     ) -> None:
         self.location = path if isinstance(path, WarehouseLocation) else parse_warehouse_url(path)
+        file = Path(self.location.target if isinstance(path, WarehouseLocation) else path)
         self.backend: Backend = (
-            LakeBackend(self.location)
-            if self.location.is_lake
-            else FileBackend(Path(self.location.target if isinstance(path, WarehouseLocation) else path))
+            LakeBackend(self.location) if self.location.is_lake else FileBackend(file)
         )
         self.read_only = read_only
         con = self.backend.connect(read_only, wait)

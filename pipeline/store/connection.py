@@ -312,7 +312,8 @@ class WarehouseConnection:
         of a key within `source` wins). `id_column`: the table's id, which the file's column
         default draws; where there is none (a lake) it is drawn from `allocate_ids`."""
         if id_column is None or self.backend.has_id_defaults:
-            self.con.execute(self.backend.insert_new_sql(table, columns, source, keys), params or [])
+            sql = self.backend.insert_new_sql(table, columns, source, keys)
+            self.con.execute(sql, params or [])
             return
         cols = ", ".join(columns)
         fresh = self.con.execute(

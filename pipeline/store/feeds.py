@@ -36,7 +36,10 @@ def add_feeds(
         before = db.scalar("SELECT count(*) FROM feeds")
         con.register("new_feeds", table)
         db.insert_new(
-            "feeds", ["url", "title"], "SELECT url, title FROM new_feeds", ["url"],
+            "feeds",
+            ["url", "title"],
+            "SELECT url, title FROM new_feeds",
+            ["url"],
             id_column="feed_id",
         )
         con.unregister("new_feeds")
