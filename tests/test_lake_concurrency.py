@@ -22,6 +22,7 @@ from tests.test_crash import Run, assert_no_orphans, descendants, ingest
 
 N_STORIES = 40
 N_COPIES = 10  # stories 0..9 are also on the wire feed, as syndicated copies
+WORDS = 800  # long enough that a copy with a line of its own is still a near duplicate
 PAGE_BATCH = 5  # small page batches: many write steps, interleaved across the writers
 ENV = {
     "NEWS_INGEST_ALLOW_HOSTS": "127.0.0.1",
@@ -35,7 +36,7 @@ ENV = {
 def syndicated_page(n: int, url: str) -> bytes:
     """Story n as another outlet runs it: the same report with a line of its own, so a near
     duplicate (not the same content hash) at another URL."""
-    page = article_page(n, url)
+    page = article_page(n, url, WORDS)
     credit = f"<p>This report {n} first ran in the Harbour Times and is syndicated here.</p>"
     return page.replace(b"</article>", credit.encode() + b"</article>")
 
@@ -44,7 +45,7 @@ def build_site(server: ChaosServer) -> dict[str, str]:
     """Three feeds: `one` (stories 0-24), `two` (15-39), `wire` (copies of 0-9, and 30-34)."""
     for n in range(N_STORIES):
         path = f"/news/{n:03d}"
-        server.add(path, respond(article_page(n, server.url(path)), delay=0.02))
+        server.add(path, respond(article_page(n, server.url(path), WORDS), delay=0.02))
     for n in range(N_COPIES):
         path = f"/wire/{n:03d}"
         server.add(path, respond(syndicated_page(n, server.url(path)), delay=0.02))
