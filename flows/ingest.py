@@ -57,6 +57,7 @@ from pipeline.store import (
     PendingPage,
     StoredPage,
     Warehouse,
+    commit_section_stats,
     writer_lock,
 )
 
@@ -134,6 +135,17 @@ def recorded_run(
             if extractor is not None:
                 extractor.shutdown(wait=True, cancel_futures=True)
     logger.info("run %d: %s", run_id, ", ".join(f"{k}={v}" for k, v in sorted(totals.items())))
+    sections = commit_section_stats()
+    if sections.sections:  # a lake: how much its writers queued on one another
+        logger.info(
+            "run %d: %d commit sections, %.1f s waiting for the lake's commit lock (longest"
+            " %.2f s), %.1f s holding it",
+            run_id,
+            sections.sections,
+            sections.waited_s,
+            sections.longest_wait_s,
+            sections.held_s,
+        )
 
 
 def run_name() -> str:

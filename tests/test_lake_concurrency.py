@@ -210,6 +210,7 @@ def test_concurrent_writers_leave_exactly_the_rows_of_one_run(
         took = time.monotonic() - began
         print(f"round {round_number}: {len(WRITERS)} concurrent writers in {took:.1f} s")
         for code, out, err in results:
+            print(*(x for x in (out + err).splitlines() if "commit sections" in x), sep="\n")
             assert code == 0, err[-3000:]
             assert "Traceback" not in out + err
         assert duplicate_keys(pg_lake) == {}

@@ -34,7 +34,12 @@ from pipeline.store.connection import (
     WarehouseConnection,
     WriterLock,
 )
-from pipeline.store.lakebackend import LakeBackend, close_pooled_sessions
+from pipeline.store.lakebackend import (
+    SECTION_STATS,
+    LakeBackend,
+    SectionStats,
+    close_pooled_sessions,
+)
 from pipeline.store.retry import MAX_PAGE_ATTEMPTS, page_retryable
 from pipeline.store.rows import article_row
 from pipeline.store.timing import observe_steps, timed_step
@@ -53,12 +58,19 @@ __all__ = [
     "WarehouseError",
     "WarehouseLocation",
     "WriterLock",
+    "SectionStats",
     "close_pooled_sessions",
+    "commit_section_stats",
     "name_key",
     "observe_steps",
     "writer_lock",
     "page_retryable",
 ]
+
+
+def commit_section_stats() -> SectionStats:
+    """This process's lake commit sections so far (none on a file): count, waits, holding."""
+    return SECTION_STATS
 
 
 def writer_lock(path: str | Path, wait: float | None = None) -> WriterLock | None:

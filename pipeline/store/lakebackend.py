@@ -23,10 +23,11 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,21 @@ def open_claims(location: lake.WarehouseLocation) -> PostgresKeyClaims | SqliteK
     return SqliteKeyClaims(claims_path(location))
 
 
+def catalog_exists(location: lake.WarehouseLocation, claims: Any) -> bool:
+    """Whether the lake's catalog has been created (its attach then writes nothing)."""
+    if location.catalog == "postgres":
+        row = claims.con.execute("SELECT to_regclass('ducklake_metadata') IS NOT NULL").fetchone()
+        return bool(row and row[0])
+    if location.catalog == "sqlite" and Path(location.target).is_file():
+        # What is committed: a catalog being created by another process shows no table yet.
+        with closing(sqlite3.connect(f"file:{location.target}?mode=ro", uri=True)) as con:
+            found = con.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'ducklake_metadata'"
+            ).fetchone()
+        return found is not None
+    return False  # a DuckDB catalog (one process at a time anyway), or none yet
+
+
 class LakeBackend(Backend):
     """A DuckLake: no keys, sequences or ON CONFLICT; write steps serialised by a commit lock."""
 
@@ -201,9 +217,12 @@ class LakeBackend(Backend):
         claims = open_claims(self.location)
         lock = CommitLock(self.location, claims)
         try:
-            # Under the lock: two processes creating one new lake's catalog at once race.
-            with lock.held():
+            if catalog_exists(self.location, claims):
                 con = lake.connect_lake(self.location)
+            else:
+                # Under the lock: two processes creating one new lake's catalog at once race.
+                with lock.held():
+                    con = lake.connect_lake(self.location)
         except BaseException:
             claims.close()
             raise
