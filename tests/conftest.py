@@ -132,6 +132,8 @@ def warehouse_at(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any
     from tests.pg import drop_lake_tables
 
     conninfo = request.getfixturevalue("postgres_conninfo")
+    # A PostgreSQL lake's band index files go to the user's cache folder: here, the test's.
+    request.getfixturevalue("monkeypatch").setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     yield parse_warehouse_url(f"ducklake:postgres:{conninfo}", data, env={})
     close_pooled_sessions()
     drop_lake_tables(conninfo)

@@ -314,19 +314,3 @@ class LakeBackend(Backend):
 def _check_name(name: str) -> None:
     if name not in ID_NAMES:
         raise ValueError(f"no ids named {name!r}; known: {', '.join(sorted(ID_NAMES))}")
-
-
-def lock_wait_probe(location: lake.WarehouseLocation, hold: float) -> float:
-    """Take the commit lock, hold it `hold` seconds; returns the seconds waited for it (for
-    tests and benchmarks of the section)."""
-    claims = open_claims(location)
-    try:
-        lock = CommitLock(location, claims)
-        began = time.perf_counter()
-        lock.acquire()
-        waited = time.perf_counter() - began
-        time.sleep(hold)
-        lock.release()
-        return waited
-    finally:
-        claims.close()
