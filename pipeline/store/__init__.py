@@ -100,6 +100,8 @@ class Warehouse:
         self.backend: Backend = (
             LakeBackend(self.location) if self.location.is_lake else FileBackend(file)
         )
+        # A file warehouse's path (a lake's catalog as given: use `location` for lakes).
+        self.path = file
         self.read_only = read_only
         con = self.backend.connect(read_only, wait)
         # The band index files' state (rows, batch, folder) is public to read.
