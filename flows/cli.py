@@ -65,6 +65,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     quiet_task_logs()
     settings: Settings = args.settings
     check_task_runner(settings)
+    settings.archive_path  # noqa: B018 - a lake on PostgreSQL without one: one line, now
     # Open once here, so a broken warehouse is one clear line before Prefect starts; a run
     # writing it now is waited for.
     with Warehouse(settings.warehouse, wait=settings.wait) as wh:
@@ -121,6 +122,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
             raise CommandError(f"no such URL list: {name}")
     quiet_task_logs()
     settings: Settings = args.settings
+    settings.archive_path  # noqa: B018 - a lake on PostgreSQL without one: one line, now
     Warehouse(settings.warehouse, wait=settings.wait).close()
     with prefect_api(args.prefect_server):
         counts = backfill(
@@ -264,8 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--warehouse",
-        metavar="PATH",
-        help=default_help("warehouse", "DuckDB file"),
+        metavar="PATH|URL",
+        help=default_help("warehouse", "DuckDB file, or ducklake:postgres:... ducklake:sqlite:..."),
     )
     common.add_argument(
         "--wait",

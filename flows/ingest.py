@@ -51,8 +51,17 @@ from pipeline.fetch import Fetcher
 from pipeline.records import Article, Entry, FeedState
 from pipeline.schedule import failure_kind, retry_after_holds
 from pipeline.settings import Settings
-from pipeline.store import FeedResult, PageResult, PendingPage, StoredPage, Warehouse, WriterLock
+from pipeline.store import (
+    FeedResult,
+    PageResult,
+    PendingPage,
+    StoredPage,
+    Warehouse,
+    commit_section_stats,
+    writer_lock,
+)
 
+WarehousePath = Path | str  # a DuckDB file, or a `ducklake:` URL
 FEEDS_PER_WRITE = 250  # feed results gathered into one write step
 STEP_WAIT = 600.0  # seconds a write step waits for a reader (`news-ingest sql`) to let go
 # Network tasks record fetch errors rather than raise; these retries cover the unexpected.
@@ -81,27 +90,31 @@ def run_fetcher(settings: Settings, here: bool) -> AbstractContextManager[Fetche
     return Fetcher(settings) if here else nullcontext(None)
 
 
-def open_step(path: Path) -> Warehouse:
-    """A connection for one step. The run never holds the file between steps, so readers and
-    other processes get their turn; the run-level WriterLock keeps writers apart."""
+def open_step(path: WarehousePath) -> Warehouse:
+    """A connection for one step. The run never holds a file between steps, so readers and
+    other processes get their turn; the run-level WriterLock keeps writers apart. On a lake
+    the store hands each step the process's attached lake again (attaching costs ~0.4 s)."""
     return Warehouse(path, migrate=False, wait=STEP_WAIT)
 
 
 @contextmanager
-def writing_run(path: Path, log: Callable[[str], None]) -> Iterator[None]:
-    """Hold the warehouse's writer lock for a whole run, queueing behind another run."""
-    lock = WriterLock(path)
-    lock.acquire(on_wait=lambda: log(f"waiting for another run writing {path} to finish"))
+def writing_run(path: WarehousePath, log: Callable[[str], None]) -> Iterator[None]:
+    """Hold a file warehouse's writer lock for a whole run, queueing behind another run. A lake
+    has none: runs write it at once, each write step in the lake's commit section."""
+    lock = writer_lock(path)
+    if lock is not None:
+        lock.acquire(on_wait=lambda: log(f"waiting for another run writing {path} to finish"))
     try:
         Warehouse(path, wait=STEP_WAIT).close()  # apply pending migrations once, up front
         yield
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()
 
 
 @contextmanager
 def recorded_run(
-    path: Path, mode: str, settings: Settings, logger: Any, pool: bool = True
+    path: WarehousePath, mode: str, settings: Settings, logger: Any, pool: bool = True
 ) -> Iterator[tuple[int, dict[str, int], ExtractPool | None]]:
     """A writing run: the writer lock, its `runs` row (completed, or failed with the reason),
     an extraction pool, started on first need (None without `pool`: tasks on Dask extract
@@ -122,6 +135,17 @@ def recorded_run(
             if extractor is not None:
                 extractor.shutdown(wait=True, cancel_futures=True)
     logger.info("run %d: %s", run_id, ", ".join(f"{k}={v}" for k, v in sorted(totals.items())))
+    sections = commit_section_stats()
+    if sections.sections:  # a lake: how much its writers queued on one another
+        logger.info(
+            "run %d: %d commit sections, %.1f s waiting for the lake's commit lock (longest"
+            " %.2f s), %.1f s holding it",
+            run_id,
+            sections.sections,
+            sections.waited_s,
+            sections.longest_wait_s,
+            sections.held_s,
+        )
 
 
 def run_name() -> str:
@@ -175,7 +199,9 @@ def reextract_pages(pages: list[StoredPage], settings: Settings) -> list[tuple[i
 
 
 @task(name="write-warehouse", cache_policy=NONE, persist_result=False)
-def write_warehouse(path: Path, operation: str, run_id: int | None, payload: Any) -> dict[str, int]:
+def write_warehouse(
+    path: WarehousePath, operation: str, run_id: int | None, payload: Any
+) -> dict[str, int]:
     """The only task that writes the warehouse. Called (never submitted) from a flow, so
     writes happen one at a time on the flow's thread, each batch in one transaction."""
     with open_step(path) as wh:
@@ -215,7 +241,7 @@ def _progress(logger: Any, run_id: int, done: int, total: int, started: float) -
 
 
 def fetch_and_load_pages(
-    path: Path,
+    path: WarehousePath,
     run_id: int,
     settings: Settings,
     fetcher: Fetcher | None,
@@ -308,7 +334,7 @@ def ingest(
     logger = get_run_logger()
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
-    settings = Settings.from_env(warehouse=Path(warehouse) if warehouse else None)
+    settings = Settings.from_env(warehouse=warehouse or None)
     path = settings.warehouse
     per_feed: list[dict[str, Any]] = []
     here = tasks_run_here()
@@ -379,7 +405,7 @@ def reextract(
     """Re-run extraction over stored raw responses, without a single HTTP request; only
     articles whose extracted values changed are rewritten."""
     logger = get_run_logger()
-    settings = Settings.from_env(warehouse=Path(warehouse) if warehouse else None)
+    settings = Settings.from_env(warehouse=warehouse or None)
     path = settings.warehouse
     pool = tasks_run_here()
     with recorded_run(path, "reextract", settings, logger, pool) as (run_id, totals, extractor):
@@ -418,7 +444,7 @@ def maintenance(warehouse: str | None = None) -> dict[str, int]:
     """Nightly: checkpoint the warehouse (fold the write-ahead log in), bring the band index
     files up to date, and report feed health."""
     logger = get_run_logger()
-    settings = Settings.from_env(warehouse=Path(warehouse) if warehouse else None)
+    settings = Settings.from_env(warehouse=warehouse or None)
     with writing_run(settings.warehouse, logger.info), open_step(settings.warehouse) as wh:
         wh.checkpoint()
         if wh.refresh_band_index(force=True):
@@ -452,7 +478,7 @@ def backfill(
     every `interval` seconds) and load them like any run. Polled feeds' state is untouched;
     run again after an interruption, it resumes where it stopped."""
     logger = get_run_logger()
-    settings = Settings.from_env(warehouse=Path(warehouse) if warehouse else None)
+    settings = Settings.from_env(warehouse=warehouse or None)
     path = settings.warehouse
     if settings.task_runner == "dask":
         logger.info("backfill runs its tasks on threads here: its per-host pacing is in-process")

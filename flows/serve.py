@@ -59,12 +59,22 @@ def serve(settings: Settings, cron: str, maintenance_cron: str) -> None:
     server: subprocess.Popen[bytes] | None = None
     api = os.environ.get("PREFECT_API_URL") or PREFECT_API_URL.value()
     if not api:
-        log_path = settings.warehouse.parent / "prefect-server.log"
+        # Beside the warehouse file; for a lake, beside its archive (its catalog may be remote).
+        folder = (
+            settings.warehouse.parent
+            if isinstance(settings.warehouse, Path)
+            else settings.archive_path.parent
+        )
+        log_path = folder / "prefect-server.log"
         print(f"Starting a local Prefect server (log: {log_path}) ...", flush=True)
         server, api = start_local_server(log_path)
         os.environ["PREFECT_API_URL"] = api  # the flow-run subprocesses inherit it
     print(f"Prefect API: {api} (UI: {api.removesuffix('/api')})", flush=True)
-    warehouse = str(settings.warehouse.resolve())
+    warehouse = (
+        str(settings.warehouse.resolve())
+        if isinstance(settings.warehouse, Path)
+        else settings.warehouse  # a lake URL: the flow runs parse it as it is
+    )
     try:
         with temporary_settings(updates={PREFECT_API_URL: api}):
             scheduled = ingest.to_deployment(

@@ -38,6 +38,7 @@ class Claim(NamedTuple):
 class KeyClaims(Protocol):
     def claim(self, namespace: str, keys: Sequence[str]) -> dict[str, Claim]: ...
     def allocate(self, namespace: str, n: int) -> list[int]: ...
+    def advance(self, namespace: str, past: int) -> None: ...
     def close(self) -> None: ...
 
 
@@ -89,6 +90,14 @@ class PostgresKeyClaims:
             "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, n]
         ).fetchall()
         return [row[0] for row in rows]
+
+    def advance(self, namespace: str, past: int) -> None:
+        """Make every id allocated from now on greater than `past` (after explicit ids)."""
+        sequence = self._sequence(namespace)
+        # A bulk load's follow-up (one process): ids drawn meanwhile elsewhere are not expected.
+        last, called = self.con.execute(f"SELECT last_value, is_called FROM {sequence}").fetchone()
+        if past > (last if called else last - 1):
+            self.con.execute("SELECT setval(%s::regclass, %s)", [sequence, past])
 
     def claim(self, namespace: str, keys: Sequence[str]) -> dict[str, Claim]:
         wanted = sorted(set(keys))
@@ -177,6 +186,14 @@ class SqliteKeyClaims:
             self.con.execute("ROLLBACK")
             raise
         return ids
+
+    def advance(self, namespace: str, past: int) -> None:
+        _check_namespace(namespace)
+        self.con.execute(
+            f"INSERT INTO {self.table}_ids (namespace, last_id) VALUES (?, ?)"
+            " ON CONFLICT (namespace) DO UPDATE SET last_id = max(last_id, excluded.last_id)",
+            [namespace, past],
+        )
 
     def claim(self, namespace: str, keys: Sequence[str]) -> dict[str, Claim]:
         _check_namespace(namespace)

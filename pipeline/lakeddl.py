@@ -6,14 +6,16 @@ and keep those. On a lake each statement is rewritten: constraints, indexes and 
 (uniqueness is kept by key claims, pipeline/lakeclaims.py; ids come from there too, so
 `DEFAULT nextval(...)` goes), NOT NULL and literal defaults stay. A statement whose meaning would
 change (an ON CONFLICT, a nextval outside a column default) is refused, not guessed at.
+
+The store applies the migrations (pipeline/store/migrate.py, one implementation for both
+backends): it reads the files through `migration_scripts`, and a lake's backend runs each in
+the form `lake_migration` gives.
 """
 
 from __future__ import annotations
 
 import re
 from importlib import resources
-
-import duckdb
 
 from pipeline.errors import LakeMigrationError
 
@@ -238,34 +240,3 @@ def migration_scripts() -> list[tuple[int, str, str]]:
 
 def views_script() -> str:
     return resources.files("warehouse").joinpath("views.sql").read_text("utf-8")
-
-
-def migrate_lake(con: duckdb.DuckDBPyConnection) -> list[int]:
-    """Apply the migrations the lake has not recorded, in one transaction (a lake commit is one
-    snapshot), then recreate the views. `con` has the lake attached and in USE. Returns the
-    versions applied. Two processes migrating at once: the second one's commit conflicts
-    (duckdb.TransactionException) and it should simply reopen."""
-    con.execute("BEGIN")
-    try:
-        con.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL,"
-            " name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
-        )
-        done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
-        applied = []
-        for version, name, sql in migration_scripts():
-            if version in done:
-                continue
-            for statement in lake_migration(sql):
-                con.execute(statement)
-            con.execute(
-                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name]
-            )
-            applied.append(version)
-        for statement in split_statements(views_script()):
-            con.execute(statement)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return applied

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "NEWS_INGEST_"
 DEFAULT_WAREHOUSE = Path("warehouse") / "news.duckdb"
+LAKE_PREFIX = "ducklake:"  # a warehouse URL naming a DuckLake (pipeline/lake.py)
 TASK_RUNNERS = ("threads", "dask")
 USER_AGENT = (
     "news-ingest/0.1 (+https://github.com/news-ingest/news-ingest; feed and article fetcher)"
@@ -44,12 +45,23 @@ class Settings(BaseSettings):
         extra="forbid",
     )
 
-    warehouse: Path = Field(DEFAULT_WAREHOUSE, description="the DuckDB file")
+    # A path is a DuckDB file; a `ducklake:` URL is kept as the text it is (a Path would fold
+    # the slashes of a libpq string or of `ducklake:sqlite:/x`).
+    warehouse: Path | str = Field(
+        DEFAULT_WAREHOUSE,
+        description="the DuckDB file, or a DuckLake: `ducklake:postgres:<libpq connection"
+        " string>`, `ducklake:sqlite:<path>` or `ducklake:<DuckDB catalog path>`, its Parquet"
+        " files in `NEWS_INGEST_LAKE_DATA` (a folder or `s3://...`; default for a file catalog:"
+        " `<catalog>.files/` beside it)",
+    )
     archive_dir: Path | None = Field(
         None,
         validation_alias="NEWS_INGEST_ARCHIVE",
         description="where the WARC files of raw responses go",
-        json_schema_extra={DOC_DEFAULT: "`archive/` beside the warehouse"},
+        json_schema_extra={
+            DOC_DEFAULT: "`archive/` beside the warehouse (a lake's SQLite or DuckDB catalog);"
+            " required for a lake on PostgreSQL"
+        },
     )
     allow_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
         (),
@@ -127,6 +139,14 @@ class Settings(BaseSettings):
             return tuple(h.strip() for h in value.split(",") if h.strip())
         return value
 
+    @field_validator("warehouse", mode="before")
+    @classmethod
+    def _lake_url_or_path(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            return text if text.startswith(LAKE_PREFIX) else Path(text)
+        return value
+
     @field_validator("task_runner", "dask_address", mode="before")
     @classmethod
     def _strip(cls, value: Any, info: ValidationInfo) -> Any:
@@ -159,10 +179,26 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def is_lake(self) -> bool:
+        """Whether the warehouse is a DuckLake (a `ducklake:` URL)."""
+        return isinstance(self.warehouse, str)
+
+    @property
     def archive_path(self) -> Path:
+        """NEWS_INGEST_ARCHIVE, else `archive/` beside the warehouse file or the lake's file
+        catalog; a lake on PostgreSQL has no folder of its own to put it beside."""
         if self.archive_dir is not None:
             return self.archive_dir
-        return self.warehouse.parent / "archive"
+        if isinstance(self.warehouse, Path):
+            return self.warehouse.parent / "archive"
+        rest = self.warehouse[len(LAKE_PREFIX) :]
+        if rest.startswith("postgres:"):
+            raise SettingsError(
+                "NEWS_INGEST_ARCHIVE must be set for a lake on PostgreSQL: the folder (on every"
+                " writing machine, shared) where the WARC files of raw responses go"
+            )
+        catalog = rest.removeprefix("sqlite:").strip()
+        return Path(catalog).expanduser().resolve().parent / "archive"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from importlib import resources
 from pathlib import Path
@@ -13,6 +14,7 @@ from pipeline import lake, lakeddl
 from pipeline.errors import LakeMigrationError
 from pipeline.lake import WarehouseLocation
 from pipeline.lakeddl import lake_migration, lake_statement
+from pipeline.store import Warehouse
 
 
 def test_constraints_and_sequence_defaults_go_not_null_and_defaults_stay() -> None:
@@ -154,12 +156,14 @@ def _file_warehouse_shapes(tmp_path: Path) -> dict[str, list[tuple[object, ...]]
 def test_migrations_and_views_apply_to_a_lake_and_every_query_runs(
     lake_location: WarehouseLocation, tmp_path: Path
 ) -> None:
-    con = lake.connect_lake(lake_location)
     began = time.perf_counter()
-    applied = lakeddl.migrate_lake(con)
+    wh = Warehouse(lake_location, migrate=False)
+    applied = wh.migrate()
     took = time.perf_counter() - began
     print(f"{lake_location.catalog}: migrations + views applied in {took:.2f} s")
-    assert applied == [v for v, _, _ in lakeddl.migration_scripts()]
+    assert applied == [m.version for m in Warehouse.migrations()]
+    wh.close()
+    con = lake.connect_lake(lake_location, read_only=True)
     # The same columns, types, NOT NULLs and literal defaults as in a DuckDB file warehouse.
     assert _table_shapes(con, "lake") == _file_warehouse_shapes(tmp_path)
     views = {
@@ -173,9 +177,8 @@ def test_migrations_and_views_apply_to_a_lake_and_every_query_runs(
 
     # Applied once: a second open applies nothing, recreates the views, and every example
     # query runs on the empty lake through a reader.
-    again = lake.connect_lake(lake_location)
-    assert lakeddl.migrate_lake(again) == []
-    again.close()
+    with Warehouse(lake_location, migrate=False) as again:
+        assert again.migrate() == []
     reader = lake.connect_lake(lake_location, read_only=True)
     queries = sorted(resources.files("warehouse").joinpath("queries").iterdir(), key=str)
     assert len(queries) >= 9
@@ -188,10 +191,30 @@ def test_migrations_and_views_apply_to_a_lake_and_every_query_runs(
 def test_a_failed_migration_leaves_the_lake_as_it_was(lake_location: WarehouseLocation) -> None:
     con = lake.connect_lake(lake_location)
     con.execute("CREATE TABLE feeds (x INTEGER)")  # migration 001 cannot create it again
+    con.close()
     with pytest.raises(duckdb.Error):
-        lakeddl.migrate_lake(con)
+        Warehouse(lake_location)
+    con = lake.connect_lake(lake_location, read_only=True)
     tables = con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = 'lake'"
     ).fetchall()
     assert tables == [("feeds",)]
     con.close()
+
+
+def test_two_processes_migrating_one_new_lake_apply_each_migration_once(
+    lake_location: WarehouseLocation,
+) -> None:
+    context = multiprocessing.get_context("spawn")  # a fork after attaching breaks DuckDB
+    with context.Pool(2) as pool:
+        applied = pool.map(_migrate_in_a_process, [lake_location, lake_location])
+    assert sorted(applied, key=len) == [[], [m.version for m in Warehouse.migrations()]]
+    con = lake.connect_lake(lake_location, read_only=True)
+    versions = [r[0] for r in con.execute("SELECT version FROM schema_migrations").fetchall()]
+    con.close()
+    assert sorted(versions) == [m.version for m in Warehouse.migrations()]
+
+
+def _migrate_in_a_process(location: WarehouseLocation) -> list[int]:
+    with Warehouse(location, migrate=False) as wh:
+        return wh.migrate()

@@ -8,6 +8,7 @@ import textwrap
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,8 +89,9 @@ def feed_row(wh: Warehouse, feed_id: int) -> dict[str, object]:
 
 
 @pytest.fixture
-def wh(tmp_path: Path):  # type: ignore[no-untyped-def]
-    with Warehouse(tmp_path / "wh.duckdb") as warehouse:
+def wh(warehouse_at: Any):  # type: ignore[no-untyped-def]
+    """A new warehouse on each backend: a DuckDB file, lakes on SQLite and PostgreSQL."""
+    with Warehouse(warehouse_at) as warehouse:
         yield warehouse
 
 
@@ -102,6 +104,8 @@ def one_feed(wh: Warehouse, url: str = "https://example.com/feed.xml") -> FeedSt
 
 
 def test_fresh_file_records_every_migration_once(tmp_path: Path) -> None:
+    # File-only: it checks the file (and its folder) appear; for lakes the same records are
+    # checked by tests/test_lake_migrations.py and test_store_package's data migration test.
     path = tmp_path / "sub" / "wh.duckdb"
     expected = [(m.version, m.name) for m in Warehouse.migrations()]
     assert expected and expected[0] == (1, "initial")
@@ -113,8 +117,8 @@ def test_fresh_file_records_every_migration_once(tmp_path: Path) -> None:
     assert path.exists()
 
 
-def test_reopen_applies_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "wh.duckdb"
+def test_reopen_applies_nothing(warehouse_at: Any) -> None:
+    path = warehouse_at
     with Warehouse(path) as wh:
         wh.add_feeds(["https://example.com/feed"])
     with Warehouse(path) as wh:
@@ -131,6 +135,7 @@ def test_views_exist(wh: Warehouse) -> None:
 
 
 def test_read_only_open_of_missing_file(tmp_path: Path) -> None:
+    # File-only: a missing file; a lake's missing catalog is tests/test_lake_attach.py's.
     path = tmp_path / "absent.duckdb"
     with pytest.raises(WarehouseError) as info:
         Warehouse(path, read_only=True)
@@ -139,8 +144,8 @@ def test_read_only_open_of_missing_file(tmp_path: Path) -> None:
     assert not path.exists()
 
 
-def test_read_only_open_sees_data(tmp_path: Path) -> None:
-    path = tmp_path / "wh.duckdb"
+def test_read_only_open_sees_data(warehouse_at: Any) -> None:
+    path = warehouse_at
     with Warehouse(path) as wh:
         wh.add_feeds(["https://example.com/feed"])
     with Warehouse(path, read_only=True) as ro:
@@ -148,6 +153,7 @@ def test_read_only_open_sees_data(tmp_path: Path) -> None:
 
 
 def test_open_while_another_process_holds_the_file(tmp_path: Path) -> None:
+    # File-only: DuckDB's one-process file lock; a lake has many writers.
     path = tmp_path / "wh.duckdb"
     with Warehouse(path):
         pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,8 +18,9 @@ LONG_TEXT = " ".join(f"word{i}" for i in range(200))  # long enough to sign
 
 
 @pytest.fixture
-def wh(tmp_path: Path):  # type: ignore[no-untyped-def]
-    with Warehouse(tmp_path / "wh.duckdb") as warehouse:
+def wh(warehouse_at: Any):  # type: ignore[no-untyped-def]
+    """A new warehouse on each backend: a DuckDB file, lakes on SQLite and PostgreSQL."""
+    with Warehouse(warehouse_at) as warehouse:
         yield warehouse
 
 
@@ -40,20 +42,20 @@ def add_unsigned_article(wh: Warehouse, article_id: int) -> None:
     )
 
 
-def test_data_migration_is_numbered_and_recorded(tmp_path: Path) -> None:
+def test_data_migration_is_numbered_and_recorded(warehouse_at: Any) -> None:
     versions = [(m.version, m.name) for m in Warehouse.migrations()]
     assert (6, "sign_unsigned_articles") in versions
-    with Warehouse(tmp_path / "wh.duckdb") as wh:
+    with Warehouse(warehouse_at) as wh:
         recorded = wh.sql("SELECT version, name FROM schema_migrations ORDER BY version")
         assert recorded == versions
 
 
 def test_a_warehouse_from_before_the_number_records_the_data_migration_without_running_it(
-    tmp_path: Path,
+    warehouse_at: Any,
 ) -> None:
     """It ran with migration 2 then; an article left unsigned since stays as it was."""
     assert neardup.signature(LONG_TEXT) is not None  # so running it would sign the article
-    path = tmp_path / "wh.duckdb"
+    path = warehouse_at
     with Warehouse(path) as wh:
         add_unsigned_article(wh, 1)
         wh.execute("DELETE FROM schema_migrations WHERE version = 6")
@@ -114,6 +116,7 @@ def test_observers_hear_the_clustering_and_page_steps(wh: Warehouse) -> None:
 
 
 def test_a_file_from_a_newer_duckdb_is_one_line_naming_the_way_out(tmp_path: Path) -> None:
+    # File-only: the format of a DuckDB file; a lake keeps Parquet.
     """DuckDB 1.5.5 (the release whose extensions ship as wheels) cannot read a 2.0 file: the
     warehouse says so in one line with the conversion to run, not DuckDB's storage-page text."""
     import gzip
@@ -126,3 +129,13 @@ def test_a_file_from_a_newer_duckdb_is_one_line_naming_the_way_out(tmp_path: Pat
     message = str(caught.value)
     assert "\n" not in message
     assert "newer DuckDB" in message and "STORAGE_VERSION" in message
+
+
+def test_checkpoint_keeps_every_row(wh: Warehouse) -> None:
+    """A file folds its write-ahead log in; a lake moves the rows kept inline in its catalog
+    into Parquet files. Either way the rows read the same afterwards."""
+    wh.add_feeds([f"https://a.example/feed{i}" for i in range(3)])
+    before = wh.sql("SELECT feed_id, url FROM feeds ORDER BY feed_id")
+    wh.checkpoint()
+    assert wh.sql("SELECT feed_id, url FROM feeds ORDER BY feed_id") == before
+    assert wh.add_feeds(["https://a.example/feed3"]) == 1

@@ -14,6 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from pipeline.errors import WarehouseBusy, WarehouseError
+from pipeline.lake import WarehouseLocation, parse_warehouse_url
 from pipeline.lsh import BandIndex
 from pipeline.names import name_key
 from pipeline.records import (
@@ -33,6 +34,12 @@ from pipeline.store.connection import (
     WarehouseConnection,
     WriterLock,
 )
+from pipeline.store.lakebackend import (
+    SECTION_STATS,
+    LakeBackend,
+    SectionStats,
+    close_pooled_sessions,
+)
 from pipeline.store.retry import MAX_PAGE_ATTEMPTS, page_retryable
 from pipeline.store.rows import article_row
 from pipeline.store.timing import observe_steps, timed_step
@@ -42,49 +49,84 @@ __all__ = [
     "Backend",
     "FeedResult",
     "FileBackend",
+    "LakeBackend",
     "PageResult",
     "PendingPage",
     "StoredPage",
     "Warehouse",
     "WarehouseBusy",
     "WarehouseError",
+    "WarehouseLocation",
     "WriterLock",
+    "SectionStats",
+    "close_pooled_sessions",
+    "commit_section_stats",
     "name_key",
     "observe_steps",
+    "writer_lock",
     "page_retryable",
 ]
 
 
+def commit_section_stats() -> SectionStats:
+    """This process's lake commit sections so far (none on a file): count, waits, holding."""
+    return SECTION_STATS
+
+
+def writer_lock(path: str | Path, wait: float | None = None) -> WriterLock | None:
+    """The lock a writing run holds for its whole length: a file's WriterLock; None for a lake,
+    whose write steps are serialised by its commit lock instead."""
+    location = parse_warehouse_url(path)
+    return None if location.is_lake else FileBackend(Path(path)).writer_lock(wait)
+
+
 class Warehouse:
-    """One warehouse, opened through its backend (a DuckDB file: open it read-write in exactly
-    one process, DuckDB's rule).
+    """One warehouse, opened through its backend: a DuckDB file (open it read-write in exactly
+    one process, DuckDB's rule), or a DuckLake named by a `ducklake:` URL (pipeline.lake), which
+    many processes write at once, each write step in the lake's commit section.
 
     `wait` is how long to keep trying while another process has the file open (a run between
     its write steps, a reader): it then gets its turn instead of an error."""
 
     def __init__(
-        self, path: Path, read_only: bool = False, migrate: bool = True, wait: float = 0.0
+        self,
+        path: str | Path | WarehouseLocation,
+        read_only: bool = False,
+        migrate: bool = True,
+        wait: float = 0.0,
     ) -> None:
-        self.backend: Backend = FileBackend(Path(path))
-        self.path = Path(path)
+        self.location = path if isinstance(path, WarehouseLocation) else parse_warehouse_url(path)
+        file = Path(self.location.target if isinstance(path, WarehouseLocation) else path)
+        self.backend: Backend = (
+            LakeBackend(self.location) if self.location.is_lake else FileBackend(file)
+        )
+        # A file warehouse's path (a lake's catalog as given: use `location` for lakes).
+        self.path = file
         self.read_only = read_only
         con = self.backend.connect(read_only, wait)
         # The band index files' state (rows, batch, folder) is public to read.
         self.bands = BandIndex(self.backend.band_index_folder())
         self._db = WarehouseConnection(con, self.backend, self.bands)
-        if not read_only:
-            if migrate:
-                self.migrate()
-            self.bands.open(con)
+        try:
+            if not read_only:
+                if migrate:
+                    self.migrate()
+                self.bands = self._db.bands = self.backend.band_index(con)
+        except BaseException:
+            self.backend.release(con, reusable=False)
+            raise
 
     def __enter__(self) -> Warehouse:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        self._close(reusable=kind is None)
 
     def close(self) -> None:
-        self._db.con.close()
+        self._close(reusable=True)
+
+    def _close(self, reusable: bool) -> None:
+        self.backend.release(self._db.con, reusable)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -100,27 +142,27 @@ class Warehouse:
 
     def migrate(self) -> list[int]:
         """Apply the migrations not yet recorded, in one transaction; recreate the views."""
-        return migrate.migrate(self._db)
+        return self._db.write_step(migrate.migrate)
 
     # -- feeds and runs -------------------------------------------------------------------------
 
     def add_feeds(self, urls: Sequence[str], titles: Sequence[str | None] | None = None) -> int:
-        return feeds.add_feeds(self._db, urls, titles)
+        return self._db.write_step(feeds.add_feeds, urls, titles)
 
     def feed_states(self, urls: Sequence[str] | None = None, due: bool = False) -> list[FeedState]:
-        return feeds.feed_states(self._db, urls, due)
+        return self._db.write_step(feeds.feed_states, urls, due)
 
     def list_feeds(self) -> list[dict[str, Any]]:
         return feeds.list_feeds(self._db)
 
     def record_feed_results(self, run_id: int, results: list[FeedResult]) -> dict[str, int]:
-        return feeds.record_feed_results(self._db, run_id, results)
+        return self._db.write_step(feeds.record_feed_results, run_id, results)
 
     def feed_health(self) -> list[dict[str, Any]]:
         return feeds.feed_health(self._db)
 
     def start_run(self, mode: str = "manual") -> int:
-        return runs.start_run(self._db, mode)
+        return self._db.write_step(runs.start_run, mode)
 
     def finish_run(
         self,
@@ -129,7 +171,7 @@ class Warehouse:
         status: str = "completed",
         error: str | None = None,
     ) -> None:
-        runs.finish_run(self._db, run_id, counts, status, error)
+        self._db.write_step(runs.finish_run, run_id, counts, status, error)
 
     # -- entries, pages, articles ---------------------------------------------------------------
 
@@ -141,11 +183,11 @@ class Warehouse:
     def add_backfill_entries(
         self, run_id: int, source: str, entries: Sequence[Entry]
     ) -> dict[str, int]:
-        return feed_entries.add_backfill_entries(self._db, run_id, source, entries)
+        return self._db.write_step(feed_entries.add_backfill_entries, run_id, source, entries)
 
     def record_page_results(self, run_id: int, results: list[PageResult]) -> dict[str, int]:
         with timed_step("record_pages", len(results)):
-            return articles.record_page_results(self._db, run_id, results)
+            return self._db.write_step(articles.record_page_results, run_id, results)
 
     def stored_pages(
         self,
@@ -156,7 +198,7 @@ class Warehouse:
         return versions.stored_pages(self._db, since, until, site)
 
     def record_reextraction(self, results: list[tuple[int, Article]]) -> dict[str, int]:
-        return versions.record_reextraction(self._db, results)
+        return self._db.write_step(versions.record_reextraction, results)
 
     # -- clusters and the band index ------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""Opening the warehouse: the storage backend (the seam between a DuckDB file and, later, a
-lake), the writer lock, and the connection every store module writes through."""
+"""Opening the warehouse: the storage backend (the seam between a DuckDB file and a lake,
+pipeline/store/lakebackend.py), the writer lock, and the connection every store module writes
+through."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import fcntl
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -18,7 +19,11 @@ from pipeline import duckext
 from pipeline.errors import NewerWarehouseFormatError, WarehouseBusy, WarehouseError
 from pipeline.lsh import BandIndex
 
+T = TypeVar("T")
+
 LOCK_POLL = 0.05  # seconds between tries for a busy warehouse file
+COMMIT_ATTEMPTS = 5  # tries of a write step whose commit conflicts (a lake), then an error
+COMMIT_BACKOFF = 0.2  # seconds before the second try, doubling
 # The ids the store allocates itself (a batch at a time), by name: `<name>_seq` in a file.
 ID_NAMES = frozenset(
     {
@@ -88,14 +93,65 @@ class WriterLock:
 
 class Backend(ABC):
     """Everything that differs between the places a warehouse can live. A DuckDB file
-    (FileBackend) is one; a DuckLake (catalog in PostgreSQL/SQLite, data in Parquet) will be
-    another: it has no sequences, keys or ON CONFLICT, so ids come from `allocate_ids`, and a
-    writer lock is its own business. The SQL itself stays in the store modules."""
+    (FileBackend) is one; a DuckLake (catalog in PostgreSQL/SQLite, data in Parquet; LakeBackend)
+    is the other: it has no sequences, keys or ON CONFLICT, so ids come from `allocate_ids`,
+    `insert_new` says "unless the key is there" without a key, and each write step commits
+    inside `commit_section`. The SQL itself stays in the store modules."""
+
+    # Whether id columns default to their sequence (a DuckDB file), so an insert may omit them.
+    has_id_defaults = True
+
+    def commit_section(self) -> AbstractContextManager[None]:
+        """Held around each write step's transaction, from before BEGIN to after COMMIT."""
+        return nullcontext()
+
+    def retryable_commit(self, exc: BaseException) -> bool:
+        """Whether a write step that raised `exc` may be redone as a whole."""
+        return False
+
+    def migration_statements(self, sql: str) -> list[str]:
+        """A migration script (written for a DuckDB file) as the statements to run here."""
+        return [sql]
+
+    def new_rows_sql(
+        self, table: str, columns: Sequence[str], source: str, keys: Sequence[str]
+    ) -> str:
+        """The rows of `source` insert_new_sql inserts, by a key-less anti join: for storage
+        without keys. `source`'s row order decides which row of a key comes first."""
+        cols = ", ".join(columns)
+        match = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+        return (
+            f"SELECT {cols} FROM (SELECT *, row_number() OVER () AS _order FROM ({source})) s"
+            f" WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {match})"
+            f" QUALIFY row_number() OVER (PARTITION BY {', '.join(f's.{k}' for k in keys)}"
+            " ORDER BY _order) = 1"
+        )
+
+    def insert_new_sql(
+        self, table: str, columns: Sequence[str], source: str, keys: Sequence[str]
+    ) -> str:
+        """INSERT into `table` the rows of the query `source` (its columns named `columns`)
+        whose `keys` no row of `table` has; within `source`, the first row of a key wins."""
+        cols = ", ".join(columns)
+        return (
+            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ({source})"
+            f" ON CONFLICT ({', '.join(keys)}) DO NOTHING"
+        )
 
     @abstractmethod
     def connect(self, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
         """A connection set up for the store (UTC, no progress bar), trying for `wait`
         seconds while another process holds the storage."""
+
+    def release(self, con: duckdb.DuckDBPyConnection, reusable: bool) -> None:
+        """Done with `con` (from connect); `reusable` False after an error in its use."""
+        con.close()
+
+    def band_index(self, con: duckdb.DuckDBPyConnection) -> BandIndex:
+        """A writer's band index, its files mapped."""
+        bands = BandIndex(self.band_index_folder())
+        bands.open(con)
+        return bands
 
     @abstractmethod
     def writer_lock(self, wait: float | None = None) -> WriterLock | None:
@@ -194,27 +250,79 @@ class WarehouseConnection:
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One write step: BEGIN inside the backend's commit section (a lake's commit lock), so
+        the step reads everything committed before it and commits before anyone else's."""
         if self._joined:  # DuckDB has no nested transactions
             yield self.con
             return
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            yield self.con
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        self.con.execute("COMMIT")
+        with self.backend.commit_section():
+            self._joined = True
+            try:
+                self.con.execute("BEGIN TRANSACTION")
+                try:
+                    yield self.con
+                    self.con.execute("COMMIT")
+                except BaseException:
+                    with suppress(duckdb.Error):  # a failed COMMIT may have ended it already
+                        self.con.execute("ROLLBACK")
+                    raise
+            finally:
+                self._joined = False
 
     @contextmanager
     def rolled_back(self) -> Iterator[None]:
         """One transaction that every write inside joins, undone at the end."""
-        self.con.execute("BEGIN TRANSACTION")
-        self._joined = True
-        try:
-            yield
-        finally:
-            self._joined = False
-            self.con.execute("ROLLBACK")
+        with self.backend.commit_section():
+            self.con.execute("BEGIN TRANSACTION")
+            self._joined = True
+            try:
+                yield
+            finally:
+                self._joined = False
+                self.con.execute("ROLLBACK")
+
+    def write_step(self, step: Callable[..., T], *args: Any) -> T:
+        """Run `step(self, *args)`, a store function writing in one transaction(), redoing it
+        whole (with backoff) while its commit fails in a way the backend says may pass."""
+        attempt = 0
+        while True:
+            try:
+                return step(self, *args)
+            except Exception as exc:
+                if not self.backend.retryable_commit(exc):
+                    raise
+                attempt += 1
+                if attempt >= COMMIT_ATTEMPTS:
+                    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    raise WarehouseError(
+                        f"a write step kept failing to commit after {attempt} tries: {first}"
+                    ) from exc
+                time.sleep(COMMIT_BACKOFF * 2 ** (attempt - 1))
+
+    def insert_new(
+        self,
+        table: str,
+        columns: Sequence[str],
+        source: str,
+        keys: Sequence[str],
+        params: Sequence[Any] | None = None,
+        id_column: str | None = None,
+    ) -> None:
+        """Insert the rows of the query `source` whose `keys` are not in `table` yet (the first
+        of a key within `source` wins). `id_column`: the table's id, which the file's column
+        default draws; where there is none (a lake) it is drawn from `allocate_ids`."""
+        if id_column is None or self.backend.has_id_defaults:
+            sql = self.backend.insert_new_sql(table, columns, source, keys)
+            self.con.execute(sql, params or [])
+            return
+        cols = ", ".join(columns)
+        fresh = self.con.execute(
+            f"SELECT {cols} FROM ({self.backend.new_rows_sql(table, columns, source, keys)})",
+            params or [],
+        ).to_arrow_table()
+        if fresh.num_rows:
+            ids = self.allocate(id_column, fresh.num_rows)
+            self.load_arrow(table, fresh.append_column(id_column, pa.array(ids, pa.int64())))
 
     def allocate(self, name: str, n: int) -> list[int]:
         return self.backend.allocate_ids(self.con, name, n)
@@ -232,18 +340,16 @@ class WarehouseConnection:
         names = [d[0] for d in cur.description] if cur.description else []
         return names, cur.fetchall() if cur.description else []
 
-    def load(
-        self, table: str, rows: list[dict[str, Any]], schema: pa.Schema, conflict: str = ""
-    ) -> None:
+    def load(self, table: str, rows: list[dict[str, Any]], schema: pa.Schema) -> None:
         """Insert rows (dicts of `schema`'s columns) through one Arrow batch."""
-        self.load_arrow(table, pa.Table.from_pylist(rows, schema=schema), conflict)
+        self.load_arrow(table, pa.Table.from_pylist(rows, schema=schema))
 
-    def load_arrow(self, table: str, data: pa.Table, conflict: str = "") -> None:
+    def load_arrow(self, table: str, data: pa.Table) -> None:
         view = f"_batch_{table}"
         self.con.register(view, data)
         try:
             cols = ", ".join(data.column_names)
-            self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {view} {conflict}")
+            self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {view}")
         finally:
             self.con.unregister(view)
 

@@ -162,20 +162,20 @@ def store_entries(
               AND b.updated_at > feed_entries.updated_at
             """
         )
-        cols = ", ".join(ENTRY_SCHEMA.names)
-        con.execute(
-            f"INSERT INTO feed_entries ({cols}) SELECT {cols} FROM _entries"
-            " ON CONFLICT (feed_id, entry_key) DO NOTHING"
+        db.insert_new(
+            "feed_entries", ENTRY_SCHEMA.names, "SELECT * FROM _entries", ["feed_id", "entry_key"]
         )
         con.unregister("_entries")
         if relisted:
             # Rare (a link changed under a known entry), so the key check costs little.
-            db.load(
+            con.register("_relisted", pa.Table.from_pylist(relisted, schema=ENTRY_MATCH_SCHEMA))
+            db.insert_new(
                 "entry_matches",
-                relisted,
-                ENTRY_MATCH_SCHEMA,
-                "ON CONFLICT (feed_id, entry_key, link) DO NOTHING",
+                ENTRY_MATCH_SCHEMA.names,
+                "SELECT * FROM _relisted",
+                ["feed_id", "entry_key", "link"],
             )
+            con.unregister("_relisted")
         # Entries whose link names an article already stored point to it: no new fetch.
         # The batch's links are looked up first, so article_urls is probed, not joined.
         _, known = lookup_keys(con, set(), {r["link_key"] for r in entry_rows if r["link_key"]})
@@ -267,10 +267,13 @@ def add_backfill_entries(
     now = datetime.now(UTC)
     url = f"backfill:{source}"
     with db.transaction() as con:
-        con.execute(
-            "INSERT INTO feeds (url, title, active) VALUES (?, ?, FALSE)"
-            " ON CONFLICT (url) DO NOTHING",
+        db.insert_new(
+            "feeds",
+            ["url", "title", "active"],
+            "SELECT ?::VARCHAR AS url, ?::VARCHAR AS title, FALSE AS active",
+            ["url"],
             [url, f"backfill from {source}"],
+            id_column="feed_id",
         )
         feed_id = db.scalar("SELECT feed_id FROM feeds WHERE url = ?", [url])
         rows = {e.guid: entry_row(feed_id, e, now, run_id) for e in entries if e.link}
@@ -281,10 +284,8 @@ def add_backfill_entries(
             "SELECT count(*) FROM _entries b ANTI JOIN feed_entries e"
             " ON e.feed_id = b.feed_id AND e.entry_key = b.entry_key",
         )
-        cols = ", ".join(ENTRY_SCHEMA.names)
-        con.execute(
-            f"INSERT INTO feed_entries ({cols}) SELECT {cols} FROM _entries"
-            " ON CONFLICT (feed_id, entry_key) DO NOTHING"
+        db.insert_new(
+            "feed_entries", ENTRY_SCHEMA.names, "SELECT * FROM _entries", ["feed_id", "entry_key"]
         )
         con.unregister("_entries")
         con.execute(

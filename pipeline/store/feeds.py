@@ -35,9 +35,12 @@ def add_feeds(
     with db.transaction() as con:
         before = db.scalar("SELECT count(*) FROM feeds")
         con.register("new_feeds", table)
-        con.execute(
-            "INSERT INTO feeds (url, title) SELECT url, title FROM new_feeds"
-            " ON CONFLICT (url) DO NOTHING"
+        db.insert_new(
+            "feeds",
+            ["url", "title"],
+            "SELECT url, title FROM new_feeds",
+            ["url"],
+            id_column="feed_id",
         )
         con.unregister("new_feeds")
         after = db.scalar("SELECT count(*) FROM feeds")

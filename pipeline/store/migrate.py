@@ -5,16 +5,18 @@ steps), so it is recorded, and skipped next time, like the SQL ones."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import resources
 
-from pipeline import neardup
+from pipeline import lakeddl, neardup
 from pipeline.store.clusters import signature_bands, store_signatures
 from pipeline.store.connection import WarehouseConnection
 
-MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+SCHEMA_MIGRATIONS = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+    " applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
+)
 
 Step = Callable[[WarehouseConnection], None]
 
@@ -43,15 +45,8 @@ def data_migration(version: int, name: str, ran_with: int | None = None) -> Call
 
 
 def sql_migrations() -> list[Migration]:
-    folder = resources.files("warehouse").joinpath("migrations")
-    found = []
-    for item in folder.iterdir():
-        match = MIGRATION_NAME.match(item.name)
-        if match:
-            found.append(
-                Migration(int(match.group(1)), match.group(2), _run_sql(item.read_text("utf-8")))
-            )
-    return found
+    """The numbered SQL files (read by pipeline.lakeddl, which also gives their lake form)."""
+    return [Migration(v, name, _run_sql(sql)) for v, name, sql in lakeddl.migration_scripts()]
 
 
 def migrations() -> list[Migration]:
@@ -64,14 +59,13 @@ def migrations() -> list[Migration]:
 
 
 def migrate(db: WarehouseConnection) -> list[int]:
-    """Apply the migrations not yet recorded, all in one transaction; recreate the views.
+    """Apply the migrations not yet recorded, all in one transaction (on a lake: inside its
+    commit section, so two processes opening a new lake apply them once); recreate the views.
+    Each SQL script runs in the backend's form of it (a lake's has no keys nor sequences).
     Returns the versions applied."""
     with db.transaction() as con:
-        con.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
-            " applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
-        )
+        for statement in db.backend.migration_statements(SCHEMA_MIGRATIONS):
+            con.execute(statement)
         done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
         applied = []
         for migration in migrations():
@@ -84,13 +78,15 @@ def migrate(db: WarehouseConnection) -> list[int]:
                 [migration.version, migration.name],
             )
             applied.append(migration.version)
-        con.execute(resources.files("warehouse").joinpath("views.sql").read_text("utf-8"))
+        for statement in db.backend.migration_statements(lakeddl.views_script()):
+            con.execute(statement)
     return applied
 
 
 def _run_sql(sql: str) -> Step:
     def run(db: WarehouseConnection) -> None:
-        db.con.execute(sql)
+        for statement in db.backend.migration_statements(sql):
+            db.con.execute(statement)
 
     return run
 

@@ -62,23 +62,33 @@ def load_names(
         db.con.register("_names", data)
         link_table = f"article_{table}"
         if key_fn:
-            db.con.execute(
-                f"INSERT INTO {table} (name, key) SELECT arg_min(name, ord), key"
-                f" FROM _names GROUP BY key ON CONFLICT (key) DO NOTHING"
+            db.insert_new(
+                table,
+                ["name", "key"],
+                "SELECT arg_min(name, ord) AS name, key FROM _names GROUP BY key",
+                ["key"],
+                id_column=id_col,
             )
-            db.con.execute(
-                f"INSERT INTO {link_table} (article_id, {id_col}) SELECT DISTINCT"
-                f" n.article_id, t.{id_col} FROM _names n JOIN {table} t ON t.key = n.key"
-                f" ON CONFLICT DO NOTHING"
+            db.insert_new(
+                link_table,
+                ["article_id", id_col],
+                f"SELECT DISTINCT n.article_id, t.{id_col} FROM _names n"
+                f" JOIN {table} t ON t.key = n.key",
+                ["article_id", id_col],
             )
         else:
-            db.con.execute(
-                "INSERT INTO authors (name) SELECT DISTINCT name FROM _names"
-                " ON CONFLICT (name) DO NOTHING"
+            db.insert_new(
+                "authors",
+                ["name"],
+                "SELECT DISTINCT name FROM _names",
+                ["name"],
+                id_column="author_id",
             )
-            db.con.execute(
-                "INSERT INTO article_authors (article_id, author_id, position)"
-                " SELECT n.article_id, a.author_id, min(n.position) FROM _names n"
-                " JOIN authors a ON a.name = n.name GROUP BY ALL ON CONFLICT DO NOTHING"
+            db.insert_new(
+                "article_authors",
+                ["article_id", "author_id", "position"],
+                "SELECT n.article_id, a.author_id, min(n.position) AS position FROM _names n"
+                " JOIN authors a ON a.name = n.name GROUP BY ALL",
+                ["article_id", "author_id"],
             )
         db.con.unregister("_names")

@@ -42,10 +42,13 @@ COUNTED_TABLES = (
 
 
 def start_run(db: WarehouseConnection, mode: str = "manual") -> int:
-    return db.scalar(
-        "INSERT INTO runs (started_at, status, mode) VALUES (?, 'running', ?) RETURNING run_id",
-        [datetime.now(UTC), mode or "manual"],
-    )
+    with db.transaction() as con:
+        (run_id,) = db.allocate("run_id", 1)  # drawn first: a lake has no RETURNING
+        con.execute(
+            "INSERT INTO runs (run_id, started_at, status, mode) VALUES (?, ?, 'running', ?)",
+            [run_id, datetime.now(UTC), mode or "manual"],
+        )
+    return run_id
 
 
 def finish_run(
@@ -57,11 +60,12 @@ def finish_run(
 ) -> None:
     columns = [c for c in counts if c in RUN_COUNTS]
     assignments = ", ".join(f"{c} = ?" for c in columns)
-    db.con.execute(
-        f"UPDATE runs SET finished_at = ?, status = ?, error = ?{', ' if columns else ''}"
-        f"{assignments} WHERE run_id = ?",
-        [datetime.now(UTC), status, error, *[counts[c] for c in columns], run_id],
-    )
+    with db.transaction() as con:
+        con.execute(
+            f"UPDATE runs SET finished_at = ?, status = ?, error = ?{', ' if columns else ''}"
+            f"{assignments} WHERE run_id = ?",
+            [datetime.now(UTC), status, error, *[counts[c] for c in columns], run_id],
+        )
 
 
 def table_counts(db: WarehouseConnection) -> dict[str, int]:
