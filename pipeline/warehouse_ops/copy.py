@@ -18,7 +18,7 @@ import duckdb
 from pipeline import duckext, lakeddl
 from pipeline.errors import WarehouseError
 from pipeline.lake import WarehouseLocation, attach_lake
-from pipeline.store import Warehouse
+from pipeline.store import Warehouse, close_pooled_sessions
 from pipeline.store.connection import ID_NAMES, FileBackend
 from pipeline.store.migrate import migrations
 from pipeline.warehouse_ops.info import table_row_counts
@@ -65,13 +65,16 @@ def _refuse_non_empty(counts: dict[str, int], dst: WarehouseLocation) -> None:
 def _open_target(dst: WarehouseLocation, wait: float) -> tuple[duckdb.DuckDBPyConnection, str]:
     """A connection to the destination, empty and migrated, and its database name there."""
     if dst.is_lake:
+        # The store creates and migrates the lake (under its commit lock), then lets its
+        # pooled session go so this connection attaches the lake alone.
+        with Warehouse(dst, wait=wait) as wh:
+            _refuse_non_empty(wh.counts(), dst)
+        close_pooled_sessions()
         con = duckext.connect()
         try:
             con.execute("SET TimeZone = 'UTC'")
             con.execute("SET enable_progress_bar = false")
             attach_lake(con, dst, alias=TARGET)
-            _refuse_non_empty(table_row_counts(con, TARGET), dst)
-            lakeddl.migrate_lake(con)
         except BaseException:
             con.close()
             raise
@@ -188,6 +191,12 @@ def copy_warehouse(
         _verify(source_counts, table_row_counts(con, target), copied)
     finally:
         con.close()
+    if dst.is_lake and advance_ids is None:
+        # A lake's ids come from sequences beside its catalog: past every copied id.
+        with Warehouse(dst, wait=wait) as wh:
+            for name, past in marks.items():
+                wh.advance_ids(name, past)
+        close_pooled_sessions()
     return copied
 
 
