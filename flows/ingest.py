@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,7 @@ from pipeline.store import (
     commit_section_stats,
     writer_lock,
 )
+from pipeline.warehouse_ops import maintain_location, maintenance_report_lines
 
 WarehousePath = Path | str  # a DuckDB file, or a `ducklake:` URL
 FEEDS_PER_WRITE = 250  # feed results gathered into one write step
@@ -445,8 +446,19 @@ def maintenance(warehouse: str | None = None) -> dict[str, int]:
     files up to date, and report feed health."""
     logger = get_run_logger()
     settings = Settings.from_env(warehouse=warehouse or None)
+    lake_lines: list[str] = []
     with writing_run(settings.warehouse, logger.info), open_step(settings.warehouse) as wh:
         wh.checkpoint()
+        if wh.location.is_lake:
+            # Inside the commit section: compaction and expiry rewrite tables that writers'
+            # steps touch, and DuckLake conflicts are per table.
+            with wh.backend.commit_section():
+                result = maintain_location(
+                    wh.location, expire_older_than=timedelta(days=settings.lake_expire_days)
+                )
+            lake_lines = maintenance_report_lines(result)
+            for line in lake_lines:
+                logger.info("maintenance: %s", line)
         if wh.refresh_band_index(force=True):
             logger.info("maintenance: band index rebuilt, %d band rows", wh.bands.rows)
         health = wh.feed_health()
@@ -454,6 +466,13 @@ def maintenance(warehouse: str | None = None) -> dict[str, int]:
     for f in failing:
         logger.warning("feed %s is %s: %s", f["url"], f["state"], f["last_error"])
     logger.info("maintenance: %d feeds, %d failing or retired", len(health), len(failing))
+    report = [f"# news-ingest maintenance of {wh.location.describe()}", ""]
+    report += [f"- {line}" for line in lake_lines]
+    report += [f"- feeds: {len(health)}, failing or retired: {len(failing)}"]
+    report += [f"  - {f['url']}: {f['state']} ({f['last_error']})" for f in failing]
+    create_markdown_artifact(
+        markdown="\n".join(report), key="maintenance-report", description="nightly maintenance"
+    )
     return {"feeds": len(health), "failing": len(failing)}
 
 
