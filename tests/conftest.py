@@ -94,38 +94,14 @@ def postgres_conninfo() -> Iterator[str]:
         cluster.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def lake_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    """A new, empty DuckLake's location (pipeline.lake.WarehouseLocation), once on a SQLite
-    catalog and once on the session's PostgreSQL database (emptied again afterwards)."""
+def _new_lake(request: pytest.FixtureRequest, tmp_path: Path, catalog: str) -> Iterator[Any]:
+    """A new lake's location on a SQLite catalog or on the session's PostgreSQL; afterwards the
+    pooled sessions are closed and a PostgreSQL catalog is emptied again."""
     from pipeline.lake import parse_warehouse_url
     from pipeline.store import close_pooled_sessions
 
     data = str(tmp_path / "data")
-    if request.param == "sqlite":
-        yield parse_warehouse_url(f"ducklake:sqlite:{tmp_path}/catalog.sqlite", data, env={})
-        close_pooled_sessions()
-        return
-    from tests.pg import drop_lake_tables
-
-    conninfo = request.getfixturevalue("postgres_conninfo")
-    yield parse_warehouse_url(f"ducklake:postgres:{conninfo}", data, env={})
-    close_pooled_sessions()  # the attached lakes this process kept, before their catalog goes
-    drop_lake_tables(conninfo)
-
-
-@pytest.fixture(params=["file", "sqlite", "postgres"])
-def warehouse_at(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    """Where a new warehouse goes, once per backend: a DuckDB file's path, then a new lake's
-    location on a SQLite catalog and on the session's PostgreSQL (emptied afterwards)."""
-    if request.param == "file":
-        yield tmp_path / "wh.duckdb"
-        return
-    from pipeline.lake import parse_warehouse_url
-    from pipeline.store import close_pooled_sessions
-
-    data = str(tmp_path / "data")
-    if request.param == "sqlite":
+    if catalog == "sqlite":
         yield parse_warehouse_url(f"ducklake:sqlite:{tmp_path}/catalog.sqlite", data, env={})
         close_pooled_sessions()
         return
@@ -135,5 +111,22 @@ def warehouse_at(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any
     # A PostgreSQL lake's band index files go to the user's cache folder: here, the test's.
     request.getfixturevalue("monkeypatch").setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     yield parse_warehouse_url(f"ducklake:postgres:{conninfo}", data, env={})
-    close_pooled_sessions()
+    close_pooled_sessions()  # the attached lakes this process kept, before their catalog goes
     drop_lake_tables(conninfo)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def lake_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A new, empty DuckLake's location (pipeline.lake.WarehouseLocation), once on a SQLite
+    catalog and once on the session's PostgreSQL database (emptied again afterwards)."""
+    yield from _new_lake(request, tmp_path, request.param)
+
+
+@pytest.fixture(params=["file", "sqlite", "postgres"])
+def warehouse_at(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """Where a new warehouse goes, once per backend: a DuckDB file's path, then a new lake's
+    location on a SQLite catalog and on the session's PostgreSQL (emptied afterwards)."""
+    if request.param == "file":
+        yield tmp_path / "wh.duckdb"
+        return
+    yield from _new_lake(request, tmp_path, request.param)
