@@ -1,9 +1,9 @@
-"""Turn a feed's bytes (RSS 0.9x/1.0/2.0, RDF, Atom) into typed `ParsedFeed`/`Entry` records."""
+"""Turn a feed's bytes (RSS 0.9x/1.0/2.0, RDF, Atom) into typed `ParsedFeed`/`Entry` records;
+JSON Feed goes through pipeline/jsonfeed.py, into the same records."""
 
 from __future__ import annotations
 
 import calendar
-import hashlib
 import html
 import io
 import re
@@ -17,9 +17,11 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from pipeline import jsonfeed
 from pipeline.dates import MAX_FUTURE, parse_datetime
 from pipeline.errors import FailureKind, FeedError
-from pipeline.records import Entry, ParsedFeed
+from pipeline.feedlinks import feed_links
+from pipeline.records import Entry, ParsedFeed, content_guid
 
 # feedparser sanitizes entry HTML (drops <script>, event handlers, ...): what we store may be
 # shown to people later, and the sanitizer keeps every tag an article extractor needs.
@@ -33,7 +35,6 @@ DEFAULT_CONTENT_TYPE = "application/xml"
 # A gzip bomb must not take the worker down; no real feed is anywhere near this.
 MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
 MAX_WARNING_CHARS = 300
-HASH_GUID_PREFIX = "sha1:"
 WEB_SCHEMES = ("http", "https")
 ITUNES_SCHEME = "http://www.itunes.com/"
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -101,8 +102,8 @@ def parse_feed(
     `headers` are the HTTP response headers (any case), whose charset feedparser honours;
     `max_bytes` caps a gzipped body (a .gz file served as is) once inflated.
 
-    Raises FeedError when the body is not RSS/Atom/RDF (empty, HTML page, JSON, other XML;
-    kind hard) or could not be read at all (kind soft), and never anything else. An
+    Raises FeedError when the body is not RSS/Atom/RDF/JSON Feed (empty, HTML page, other
+    JSON or XML; kind hard) or could not be read at all (kind soft), and never anything else. An
     ill-formed ("bozo") feed still yields its complete entries, and `ParsedFeed.warning` then
     says in one line what was wrong.
     """
@@ -123,10 +124,13 @@ def _parse_feed(
     data = _prepare_body(body, max_bytes)
     if not data.strip():
         raise FeedError("not a feed: empty body")
-    if data.lstrip()[:1] in (b"{", b"["):
-        raise FeedError("not a feed: got JSON (JSON Feed is not supported)")
-
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
+    # JSON Feed by its content (whatever the server calls it), or by its declared type.
+    if jsonfeed.looks_like_json(data) or jsonfeed.is_json_feed_type(
+        response_headers.get("content-type")
+    ):
+        return jsonfeed.parse_json_feed(data, url)
+
     response_headers.setdefault("content-type", DEFAULT_CONTENT_TYPE)
     # feedparser resolves relative links against content-location; always the feed URL we
     # fetched, since a server's own Content-Location may be relative or wrong.
@@ -147,7 +151,9 @@ def _parse_feed(
     root = _root_element(data)
     if root is not None and root.split(":")[-1].lower() in HTML_ROOTS and not version:
         what = "an HTML page" if root.lower() in ("html", "head", "body") else "an HTML fragment"
-        raise FeedError(f"not a feed: got {what} (<{root}>)")
+        linked = feed_links(data, url)
+        hint = f"; it links the feed {linked[0].url}" if linked else ""
+        raise FeedError(_one_line(f"not a feed: got {what} (<{root}>){hint}"))
     if not version and not raw_entries:
         if root is None:
             raise FeedError("not a feed: no XML element found")
@@ -274,7 +280,7 @@ def _make_entry(raw: Any, feed_url: str, now: datetime) -> Entry | None:
     if guid is None:
         guid = link
     if guid is None:
-        guid = _hash_guid(title, published, summary or content)
+        guid = content_guid(title, published, summary or content)
     if guid is None:
         return None
     return Entry(
@@ -290,19 +296,6 @@ def _make_entry(raw: Any, feed_url: str, now: datetime) -> Entry | None:
         tags=_tags(raw),
         image=_image(raw, feed_url),
     )
-
-
-def _hash_guid(title: str | None, published: datetime | None, text: str | None) -> str | None:
-    """Stable guid for an entry with neither id nor link: sha1 of title + published date, or
-    of its text when it has neither (RSS 0.91 allows description-only items). Stable as long
-    as the publisher does not edit those fields; None when there is nothing to hash."""
-    if title or published:
-        basis = f"{title or ''}\n{published.isoformat() if published else ''}"
-    elif text:
-        basis = text
-    else:
-        return None
-    return HASH_GUID_PREFIX + hashlib.sha1(basis.encode("utf-8")).hexdigest()
 
 
 def _absolute_link(value: object, base: str) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -67,6 +68,22 @@ class Entry:
     image: str | None = None
 
 
+HASH_GUID_PREFIX = "sha1:"
+
+
+def content_guid(title: str | None, published: datetime | None, text: str | None) -> str | None:
+    """Stable guid for a feed entry with neither id nor link: sha1 of title + published date,
+    or of its text when it has neither (RSS 0.91 allows description-only items). Stable as
+    long as the publisher does not edit those fields; None when there is nothing to hash."""
+    if title or published:
+        basis = f"{title or ''}\n{published.isoformat() if published else ''}"
+    elif text:
+        basis = text
+    else:
+        return None
+    return HASH_GUID_PREFIX + hashlib.sha1(basis.encode("utf-8")).hexdigest()
+
+
 @dataclass
 class ParsedFeed:
     """What feedparser made of a feed's bytes."""
@@ -77,6 +94,8 @@ class ParsedFeed:
     warning: str | None = None  # feedparser's bozo exception, when any
     format: str | None = None  # e.g. "rss20", "atom10"
     ttl_minutes: int | None = None
+    hubs: list[str] = field(default_factory=list)  # WebSub hubs a JSON Feed names
+    next_url: str | None = None  # JSON Feed: the page of older items
 
 
 @dataclass

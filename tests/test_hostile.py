@@ -52,6 +52,7 @@ PASSWD_MARK = "root:x:0:0"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200)
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + bytes(200)
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n" + b"stream\nBT /F1 12 Tf (hi) Tj ET\n" * 20
+JSON_FEED = "application/feed+json"
 HTML_PAGE = b"<!DOCTYPE html><html><head><title>Home</title></head><body><p>hi</p></body></html>"
 
 # --- feed cases: path -> (behaviour factory, expected feeds.last_error pattern or None) -------
@@ -127,8 +128,13 @@ def build_feeds(server: ChaosServer) -> list[FeedCase]:
     add("/f/blank", respond(b" \r\n\t ", RSS), r"^not a feed: empty body$")
     add(
         "/f/json",
-        respond(b'{"version": "https://jsonfeed.org/version/1"}', "application/json"),
+        respond(b'{"status": "ok", "count": 3}', "application/json"),
         r"^not a feed: got JSON",
+    )
+    add(
+        "/f/json-cut",
+        respond(b'{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1"', JSON_FEED),
+        r"^malformed JSON Feed: ",
     )
     add("/f/png", respond(PNG, "image/png"), r"^(not a feed|broken feed)")
     add("/f/pdf", respond(PDF, "application/pdf"), r"^(not a feed|broken feed)")
