@@ -6,12 +6,13 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 
 from flows.api import ApiError, TemporaryServer, prefect_api
+from flows.output import FORMAT_HELP, FORMATS, report_json
 from flows.reports import format_rows, quiet_task_logs, reextract_line, summary_line
 from flows.warehouse_cli import add_warehouse_commands, cmd_sql_at
 from pipeline.errors import NewsIngestError
@@ -82,8 +83,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             mode=mode,
             force=args.force,
         )
-    print(summary_line(counts))
+    print_report(counts, args.format, summary_line)
     return 0
+
+
+def print_report(counts: dict[str, int], fmt: str, line: Callable[[dict[str, int]], str]) -> None:
+    """A finished run's report: one line for a person, or one JSON object (--format json)."""
+    print(report_json(counts) if fmt == "json" else line(counts))
 
 
 def _date(value: str) -> datetime:
@@ -106,7 +112,7 @@ def cmd_reextract(args: argparse.Namespace) -> int:
         counts = reextract(
             warehouse=str(settings.warehouse), since=args.since, until=args.until, site=args.site
         )
-    print(reextract_line(counts))
+    print_report(counts, args.format, reextract_line)
     return 0
 
 
@@ -135,7 +141,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
             interval=settings.backfill_interval,
             include_undated=args.include_undated,
         )
-    print(summary_line(counts))
+    print_report(counts, args.format, summary_line)
     return 0
 
 
@@ -258,11 +264,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # -- parser -------------------------------------------------------------------------------------
 
 
+REPORT_FORMATS = ("text", "json")
+REPORT_FORMAT_HELP = "the run's report: a line of text, or one JSON object on stdout"
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("news-ingest")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="news-ingest",
         description="Ingest news feeds and their articles into a DuckDB warehouse.",
     )
+    parser.add_argument("--version", action="version", version=f"news-ingest {package_version()}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--warehouse",
@@ -294,13 +312,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="fetch feeds whose server's Retry-After has not passed too (skipped otherwise)",
     )
+    run.add_argument("--format", choices=REPORT_FORMATS, default="text", help=REPORT_FORMAT_HELP)
     run.set_defaults(handler=cmd_run, runs_flows=True)
 
     back = sub.add_parser(
         "backfill", parents=[common], help="ingest the articles of a past window, politely"
     )
-    back.add_argument("--since", type=_date, metavar="DATE", required=True)
-    back.add_argument("--until", type=_date, metavar="DATE", required=True)
+    back.add_argument(
+        "--since", type=_date, metavar="DATE", required=True, help="window start (ISO 8601)"
+    )
+    back.add_argument(
+        "--until", type=_date, metavar="DATE", required=True, help="window end, exclusive"
+    )
     back.add_argument("--sitemap", action="append", metavar="URL", help="sitemap or index")
     back.add_argument("--feed", action="append", metavar="URL", help="paged feed (?paged=N)")
     back.add_argument("--urls", action="append", metavar="FILE", help="file of URLs [date]")
@@ -314,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument(
         "--include-undated", action="store_true", help="also take sitemap URLs with no date"
     )
+    back.add_argument("--format", choices=REPORT_FORMATS, default="text", help=REPORT_FORMAT_HELP)
     back.set_defaults(handler=cmd_backfill, runs_flows=True)
 
     serve = sub.add_parser(
@@ -331,18 +355,19 @@ def build_parser() -> argparse.ArgumentParser:
     reex.add_argument("--since", type=_date, metavar="DATE", help="published on or after")
     reex.add_argument("--until", type=_date, metavar="DATE", help="published before")
     reex.add_argument("--site", metavar="NAME", help="site name or host")
+    reex.add_argument("--format", choices=REPORT_FORMATS, default="text", help=REPORT_FORMAT_HELP)
     reex.set_defaults(handler=cmd_reextract, runs_flows=True)
 
     feeds = sub.add_parser("feeds", help="manage the feed registry")
     feeds_sub = feeds.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
     add = feeds_sub.add_parser("add", parents=[common], help="register feeds")
-    add.add_argument("url", nargs="+", metavar="URL")
+    add.add_argument("url", nargs="+", metavar="URL", help="feed URLs (RSS, Atom, JSON Feed)")
     add.set_defaults(handler=cmd_feeds_add)
     lst = feeds_sub.add_parser("list", parents=[common], help="list feeds and their state")
-    lst.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    lst.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
     lst.set_defaults(handler=cmd_feeds_list)
     imp = feeds_sub.add_parser("import-opml", parents=[common], help="register feeds from OPML")
-    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("file", metavar="FILE", help="an OPML file to read")
     imp.set_defaults(handler=cmd_feeds_import_opml)
     starter = feeds_sub.add_parser(
         "import-starter",
@@ -356,12 +381,12 @@ def build_parser() -> argparse.ArgumentParser:
     health = feeds_sub.add_parser(
         "health", parents=[common], help="each feed's polling state, failing feeds first"
     )
-    health.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    health.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
     health.set_defaults(handler=cmd_feeds_health)
 
     sql = sub.add_parser("sql", parents=[common], help="run a read-only SQL query")
-    sql.add_argument("query", metavar="QUERY")
-    sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    sql.add_argument("query", metavar="QUERY", help="one SQL statement (read-only)")
+    sql.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
     sql.add_argument(
         "--at", metavar="VERSION|TIMESTAMP", help="a lake as it was then (time travel)"
     )
@@ -370,8 +395,10 @@ def build_parser() -> argparse.ArgumentParser:
     query = sub.add_parser(
         "query", parents=[common], help="run a shipped example query (list them with no NAME)"
     )
-    query.add_argument("name", nargs="?", metavar="NAME")
-    query.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    query.add_argument(
+        "name", nargs="?", metavar="NAME", help="the example to run; none lists them"
+    )
+    query.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
     query.set_defaults(handler=cmd_query)
 
     add_warehouse_commands(sub, [common])
@@ -396,7 +423,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.prefect_server = TemporaryServer()
         args.prefect_server.start()
     try:
-        return int(args.handler(args))
+        code = int(args.handler(args))
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return code
+    except BrokenPipeError:
+        # `news-ingest sql ... | head`: the reader has what it wanted. Quiet, status 0, and
+        # stdout pointed at /dev/null so the interpreter's last flush does not complain.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except (CommandError, WarehouseError, ApiError, ValueError) as exc:
         print(f"news-ingest: error: {exc}", file=sys.stderr)
         return 2

@@ -3,63 +3,24 @@ run log and the markdown report each run leaves in Prefect."""
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import logging
 from collections.abc import Sequence
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
-MAX_CELL = 60  # table cells are cut here; csv and json carry whole values
+from flows.output import table_text, write_rows
+
 PROGRESS_WIDTH = 20  # characters of the progress bar in the run log
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 def format_rows(names: list[str], rows: Sequence[tuple[Any, ...]], fmt: str) -> str:
-    """Render a result as an aligned text table, CSV or JSON (a list of objects)."""
-    if fmt == "json":
-        return json.dumps(
-            [dict(zip(names, map(_jsonable, row), strict=True)) for row in rows],
-            ensure_ascii=False,
-            indent=2,
-        )
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(names)
-        for row in rows:
-            writer.writerow(["" if v is None else _jsonable(v) for v in row])
-        return buffer.getvalue().rstrip("\n")
-
-    def cell(value: Any) -> str:
-        text = "NULL" if value is None else str(_jsonable(value))
-        text = " ".join(text.split())
-        return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
-
-    cells = [[cell(v) for v in row] for row in rows]
-    widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
-    lines = [
-        "  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)),
-        "  ".join("-" * w for w in widths),
-    ]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
-    lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
-    return "\n".join(lines)
+    """Render a result as an aligned text table, CSV, JSON (an array of objects) or JSON Lines,
+    every DuckDB type written as flows/output.py says."""
+    if fmt == "table":
+        return table_text(names, rows)
+    buffer = io.StringIO()
+    write_rows(names, rows, fmt, buffer)
+    return buffer.getvalue().rstrip("\n")
 
 
 def summary_line(counts: dict[str, int]) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from flows.output import FORMAT_HELP, FORMATS
 from flows.reports import format_rows
 from pipeline.errors import WarehouseError
 from pipeline.lake import WarehouseLocation, connect_lake, parse_warehouse_url
@@ -23,8 +24,6 @@ from pipeline.warehouse_ops import (
     parse_snapshot_ref,
     warehouse_info,
 )
-
-FORMATS = ("table", "csv", "json")
 
 
 def warehouse_location(args: argparse.Namespace) -> WarehouseLocation:
@@ -147,7 +146,9 @@ def add_warehouse_commands(
         parents=list(parents),
         help="backend, versions, size, rows per table; a lake's snapshots and files",
     )
-    info.add_argument("--format", choices=("table", "json"), default="table")
+    info.add_argument(
+        "--format", choices=("table", "json"), default="table", help="a summary, or one JSON object"
+    )
     info.set_defaults(handler=cmd_warehouse_info)
     copy = actions.add_parser(
         "copy",
@@ -165,5 +166,5 @@ def add_warehouse_commands(
     snaps = actions.add_parser(
         "snapshots", parents=list(parents), help="a lake's snapshots, for `sql --at`"
     )
-    snaps.add_argument("--format", choices=FORMATS, default="table")
+    snaps.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
     snaps.set_defaults(handler=cmd_warehouse_snapshots)

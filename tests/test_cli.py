@@ -180,3 +180,9 @@ def test_cli_run_end_to_end(prefect_server: str, sample_site, tmp_path: Path) ->
     again = run_cli(["run", "--warehouse", str(db)], env=env)
     assert again.returncode == 0
     assert "0 new articles" in again.stdout
+    # --format json: stdout is the run's report as one JSON object, and nothing else.
+    report = run_cli(["run", "--warehouse", str(db), "--format", "json"], env=env)
+    assert report.returncode == 0, report.stderr[-2000:]
+    counts = json.loads(report.stdout)
+    assert counts["feeds_total"] == len(sample.feed_paths)
+    assert counts.get("articles_new", 0) == 0
