@@ -12,6 +12,7 @@ from importlib import metadata, resources
 from pathlib import Path
 
 from flows.api import ApiError, TemporaryServer, prefect_api
+from flows.export_cli import add_export_commands
 from flows.output import FORMAT_HELP, FORMATS, report_json
 from flows.reports import format_rows, quiet_task_logs, reextract_line, summary_line
 from flows.warehouse_cli import add_warehouse_commands, cmd_sql_at
@@ -402,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     query.set_defaults(handler=cmd_query)
 
     add_warehouse_commands(sub, [common])
+    add_export_commands(sub, [common])
 
     demo = sub.add_parser(
         "demo", parents=[common], help="serve a generated news site on 127.0.0.1 and ingest it"
