@@ -462,18 +462,35 @@ def maintenance(warehouse: str | None = None) -> dict[str, int]:
         if wh.refresh_band_index(force=True):
             logger.info("maintenance: band index rebuilt, %d band rows", wh.bands.rows)
         health = wh.feed_health()
+    export_lines = nightly_export(settings)
+    for line in export_lines:
+        logger.info("maintenance: %s", line)
     failing = [f for f in health if f["state"] in ("failing", "retired")]
     for f in failing:
         logger.warning("feed %s is %s: %s", f["url"], f["state"], f["last_error"])
     logger.info("maintenance: %d feeds, %d failing or retired", len(health), len(failing))
     report = [f"# news-ingest maintenance of {wh.location.describe()}", ""]
-    report += [f"- {line}" for line in lake_lines]
+    report += [f"- {line}" for line in lake_lines + export_lines]
     report += [f"- feeds: {len(health)}, failing or retired: {len(failing)}"]
     report += [f"  - {f['url']}: {f['state']} ({f['last_error']})" for f in failing]
     create_markdown_artifact(
         markdown="\n".join(report), key="maintenance-report", description="nightly maintenance"
     )
     return {"feeds": len(health), "failing": len(failing)}
+
+
+def nightly_export(settings: Settings) -> list[str]:
+    """The optional nightly export (NEWS_INGEST_NIGHTLY_EXPORT_DIR); what it wrote, as lines."""
+    if settings.nightly_export_dir is None:
+        return []
+    from pipeline.warehouse_ops.export import export_tables
+
+    folder = settings.nightly_export_dir
+    manifest = export_tables(
+        settings.warehouse, folder, settings.nightly_export_format, wait=settings.wait
+    )
+    rows = sum(entry["rows"] for entry in manifest["tables"].values())
+    return [f"export: {len(manifest['tables'])} tables, {rows} rows to {folder}"]
 
 
 @flow(

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.fields import FieldInfo
@@ -119,6 +119,15 @@ class Settings(BaseSettings):
         7.0,
         description="`maintenance` on a lake warehouse: snapshots older than this many days are"
         " expired (time travel reaches back this far), then the files only they needed deleted",
+    )
+    nightly_export_dir: Path | None = Field(
+        None,
+        description="`maintenance`: when set, every night the warehouse's tables are exported"
+        " here, partitioned by day, as `news-ingest export FOLDER` writes them (a day's files"
+        " replaced, so the folder mirrors the warehouse)",
+    )
+    nightly_export_format: Literal["parquet", "csv", "jsonl"] = Field(
+        "parquet", description="`maintenance`: the nightly export's file format"
     )
     backfill_interval: float = Field(
         1.0,

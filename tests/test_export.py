@@ -184,3 +184,24 @@ def test_cli_export_and_import(
     assert rows_of(target, "articles") == rows_of(source, "articles")
     assert main(["import", str(tmp_path / "nowhere"), "--warehouse", str(target)]) == 2
     assert "no whole-warehouse export" in capsys.readouterr().err
+
+
+def test_nightly_maintenance_exports_when_a_folder_is_set(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.ingest import maintenance
+
+    db = tmp_path / "nightly.duckdb"
+    shutil.copy(source, db)
+    folder = tmp_path / "nightly"
+    monkeypatch.setenv("NEWS_INGEST_NIGHTLY_EXPORT_DIR", str(folder))
+    monkeypatch.setenv("NEWS_INGEST_NIGHTLY_EXPORT_FORMAT", "jsonl")
+    maintenance(warehouse=str(db))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["format"] == "jsonl"
+    assert manifest["tables"]["articles"]["rows"] == len(rows_of(db, "articles"))
+    # Again the next night: the same files replaced, not doubled.
+    maintenance(warehouse=str(db))
+    glob = str(folder / "articles" / "**" / "*.jsonl")
+    (n,) = duckdb.connect().execute(f"SELECT count(*) FROM read_json('{glob}')").fetchone()
+    assert n == len(rows_of(db, "articles"))

@@ -39,6 +39,8 @@ COMMAND_ARGS = {
     "warehouse info": [],
     "warehouse copy": ["--to", "copy.duckdb"],
     "warehouse snapshots": [],
+    "export": ["out"],
+    "import": ["out"],
     "demo": [],
 }
 
