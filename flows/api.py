@@ -106,19 +106,10 @@ class TemporaryServer:
         self.output = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop()
         self.process = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "prefect.server.api.server:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "error",
-                "--lifespan",
-                "on",
+                sys.executable, "-m", "uvicorn",
+                "--factory", "prefect.server.api.server:create_app",
+                "--host", "127.0.0.1", "--port", str(self.port),
+                "--log-level", "error", "--lifespan", "on",
             ],
             env={**TEMPORARY_SERVER_DEFAULTS, **os.environ, **TEMPORARY_SERVER_ENV},
             stdin=subprocess.DEVNULL,
