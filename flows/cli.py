@@ -7,11 +7,11 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from importlib import metadata, resources
 from pathlib import Path
 
 from flows.api import ApiError, TemporaryServer, prefect_api
+from flows.args import iso_date
 from flows.export_cli import add_export_commands
 from flows.output import FORMAT_HELP, FORMATS, report_json
 from flows.reports import format_rows, quiet_task_logs, reextract_line, summary_line
@@ -91,15 +91,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 def print_report(counts: dict[str, int], fmt: str, line: Callable[[dict[str, int]], str]) -> None:
     """A finished run's report: one line for a person, or one JSON object (--format json)."""
     print(report_json(counts) if fmt == "json" else line(counts))
-
-
-def _date(value: str) -> datetime:
-    """A CLI date: ISO 8601, a day or a moment; naive means UTC."""
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO date: {value!r} (try 2026-01-31)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def cmd_reextract(args: argparse.Namespace) -> int:
@@ -320,10 +311,10 @@ def build_parser() -> argparse.ArgumentParser:
         "backfill", parents=[common], help="ingest the articles of a past window, politely"
     )
     back.add_argument(
-        "--since", type=_date, metavar="DATE", required=True, help="window start (ISO 8601)"
+        "--since", type=iso_date, metavar="DATE", required=True, help="window start (ISO 8601)"
     )
     back.add_argument(
-        "--until", type=_date, metavar="DATE", required=True, help="window end, exclusive"
+        "--until", type=iso_date, metavar="DATE", required=True, help="window end, exclusive"
     )
     back.add_argument("--sitemap", action="append", metavar="URL", help="sitemap or index")
     back.add_argument("--feed", action="append", metavar="URL", help="paged feed (?paged=N)")
@@ -353,8 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
     reex = sub.add_parser(
         "reextract", parents=[common], help="extract stored pages again from the archive, offline"
     )
-    reex.add_argument("--since", type=_date, metavar="DATE", help="published on or after")
-    reex.add_argument("--until", type=_date, metavar="DATE", help="published before")
+    reex.add_argument("--since", type=iso_date, metavar="DATE", help="published on or after")
+    reex.add_argument("--until", type=iso_date, metavar="DATE", help="published before")
     reex.add_argument("--site", metavar="NAME", help="site name or host")
     reex.add_argument("--format", choices=REPORT_FORMATS, default="text", help=REPORT_FORMAT_HELP)
     reex.set_defaults(handler=cmd_reextract, runs_flows=True)

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from flows.args import iso_date
 from pipeline.settings import Settings
 from pipeline.warehouse_ops.export import export_all, export_tables, import_export
 
 EXPORT_FORMATS = ("parquet", "csv", "jsonl")
-
-
-def _date(value: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO date: {value!r} (try 2026-01-31)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -65,8 +57,8 @@ def add_export_commands(subparsers: Any, parents: Sequence[argparse.ArgumentPars
     export.add_argument(
         "--format", choices=EXPORT_FORMATS, default="parquet", help="file format (default parquet)"
     )
-    export.add_argument("--since", type=_date, metavar="DATE", help="days on or after this")
-    export.add_argument("--until", type=_date, metavar="DATE", help="days before this")
+    export.add_argument("--since", type=iso_date, metavar="DATE", help="days on or after this")
+    export.add_argument("--until", type=iso_date, metavar="DATE", help="days before this")
     export.add_argument(
         "--tables", metavar="A,B", help="comma-separated tables (default: every table)"
     )

@@ -20,6 +20,7 @@ from pipeline.dates import parse_w3c_date
 from pipeline.errors import FeedError, UnsafeXML
 from pipeline.feeds import parse_feed
 from pipeline.fetch import Fetcher
+from pipeline.names import one_line
 from pipeline.records import Entry, Fetch
 from pipeline.urls import url_key
 
@@ -414,7 +415,7 @@ def discover_sitemap(
         try:
             sitemap = _read_sitemap(fetch.body, base, fetch.headers)
         except (ValueError, etree.LxmlError) as exc:
-            errors.append(f"{current}: {_one_line(str(exc))}")
+            errors.append(f"{current}: {one_line(str(exc))}")
             continue
         children = []
         for child, lastmod in sitemap.children:
@@ -572,8 +573,3 @@ def read_url_list(
                 continue
         items.append(Discovered(url, date, source))
     return merge_discovered(items)
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -21,6 +21,7 @@ from pipeline import jsonfeed
 from pipeline.dates import MAX_FUTURE, parse_datetime
 from pipeline.errors import FailureKind, FeedError
 from pipeline.feedlinks import feed_links
+from pipeline.names import one_line
 from pipeline.records import Entry, ParsedFeed, content_guid
 
 # feedparser sanitizes entry HTML (drops <script>, event handlers, ...): what we store may be
@@ -34,7 +35,6 @@ RESOLVE_RELATIVE_URIS = True
 DEFAULT_CONTENT_TYPE = "application/xml"
 # A gzip bomb must not take the worker down; no real feed is anywhere near this.
 MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
-MAX_WARNING_CHARS = 300
 WEB_SCHEMES = ("http", "https")
 ITUNES_SCHEME = "http://www.itunes.com/"
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -113,7 +113,7 @@ def parse_feed(
         raise
     except Exception as exc:
         raise FeedError(
-            _one_line(f"feed could not be parsed: {type(exc).__name__}: {exc}"),
+            one_line(f"feed could not be parsed: {type(exc).__name__}: {exc}"),
             kind=FailureKind.SOFT,
         ) from exc
 
@@ -153,7 +153,7 @@ def _parse_feed(
         what = "an HTML page" if root.lower() in ("html", "head", "body") else "an HTML fragment"
         linked = feed_links(data, url)
         hint = f"; it links the feed {linked[0].url}" if linked else ""
-        raise FeedError(_one_line(f"not a feed: got {what} (<{root}>){hint}"))
+        raise FeedError(one_line(f"not a feed: got {what} (<{root}>){hint}"))
     if not version and not raw_entries:
         if root is None:
             raise FeedError("not a feed: no XML element found")
@@ -188,7 +188,7 @@ def _parse_feed(
         title=_plain_text(feed.get("title"), feed.get("title_detail")),
         site_url=_absolute_link(feed.get("link"), url),
         entries=entries,
-        warning=_one_line("; ".join(warnings)) if warnings else None,
+        warning=one_line("; ".join(warnings)) if warnings else None,
         format=version,
         ttl_minutes=_ttl(feed.get("ttl")),
     )
@@ -255,11 +255,6 @@ def _describe_bozo(exc: BaseException, shifted: bool) -> str:
         return f"{exc.getMessage()} at line {line}, column {column}"
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if isinstance(exc, LookupError | ValueError) else text
-
-
-def _one_line(text: str) -> str:
-    text = _SPACE_RE.sub(" ", text).strip()
-    return text if len(text) <= MAX_WARNING_CHARS else text[: MAX_WARNING_CHARS - 1] + "…"
 
 
 # --- entries ----------------------------------------------------------------------------------

@@ -34,13 +34,13 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from pipeline.dates import MAX_FUTURE, parse_datetime
 from pipeline.errors import FailureKind, FeedError
+from pipeline.names import dedupe, one_line
 from pipeline.records import Entry, ParsedFeed, content_guid
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
@@ -49,7 +49,6 @@ VERSION_PREFIXES = (VERSION_PREFIX, "http://jsonfeed.org/version/")
 CONTENT_TYPES = ("application/feed+json", "application/json")
 FORMATS = {"1": "json10", "1.1": "json11"}
 WEB_SCHEMES = ("http", "https")
-MAX_WARNING_CHARS = 300
 IMAGE_MIME_PREFIX = "image/"
 # Sanity bounds: a hostile feed must not make one entry carry a million tags.
 MAX_TAGS = 200
@@ -115,7 +114,7 @@ def parse_json_feed(data: bytes, url: str) -> ParsedFeed:
         title=_text(document.get("title")),
         site_url=_web_url(document.get("home_page_url"), url),
         entries=entries,
-        warning=_one_line("; ".join(warnings)) if warnings else None,
+        warning=one_line("; ".join(warnings)) if warnings else None,
         format=_format(version),
         hubs=_hubs(document, url),
         next_url=_web_url(document.get("next_url"), url),
@@ -143,7 +142,7 @@ def _load(data: bytes) -> Any:
     except RecursionError:
         raise FeedError("malformed JSON Feed: nested too deeply") from None
     except ValueError as exc:
-        raise FeedError(_one_line(f"malformed JSON Feed: {exc}"), kind=FailureKind.SOFT) from None
+        raise FeedError(one_line(f"malformed JSON Feed: {exc}"), kind=FailureKind.SOFT) from None
 
 
 def _json_kind(value: object) -> str:
@@ -218,31 +217,13 @@ def _authors(owner: dict[str, Any]) -> list[str]:
     if not isinstance(people, list):
         single = owner.get("author")
         people = [single] if isinstance(single, dict) else []
-    names: list[str] = []
-    seen: set[str] = set()
-    for person in people[:MAX_AUTHORS]:
-        name = _text(person.get("name")) if isinstance(person, dict) else None
-        if name and name.casefold() not in seen:
-            seen.add(name.casefold())
-            names.append(name)
-    return names
+    names = [_text(p.get("name")) if isinstance(p, dict) else None for p in people[:MAX_AUTHORS]]
+    return dedupe([name for name in names if name])
 
 
 def _tags(value: object) -> list[str]:
-    tags: list[str] = []
-    seen: set[str] = set()
-    for tag in _strings(value):
-        if tag.casefold() not in seen and len(tags) < MAX_TAGS:
-            seen.add(tag.casefold())
-            tags.append(tag)
-    return tags
-
-
-def _strings(value: object) -> Iterator[str]:
-    for item in value if isinstance(value, list) else []:
-        text = _text(item)
-        if text:
-            yield text
+    texts = [_text(item) for item in value] if isinstance(value, list) else []
+    return dedupe([text for text in texts if text])[:MAX_TAGS]
 
 
 def _image(item: dict[str, Any], feed_url: str) -> str | None:
@@ -293,8 +274,3 @@ def _date(value: object, now: datetime) -> datetime | None:
     if parsed is not None and parsed > now + MAX_FUTURE:
         return None
     return parsed
-
-
-def _one_line(text: str) -> str:
-    text = _SPACE_RE.sub(" ", text).strip()
-    return text if len(text) <= MAX_WARNING_CHARS else text[: MAX_WARNING_CHARS - 1] + "…"

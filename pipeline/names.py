@@ -35,6 +35,16 @@ def squeezed(value: str) -> str:
     return value.casefold().replace(" ", "")
 
 
+MAX_ONE_LINE = 300  # characters of a one-line warning or error message
+
+
+def one_line(text: str, limit: int = MAX_ONE_LINE) -> str:
+    """`text` on one line (whitespace runs become one space), cut to `limit` with "…": the
+    form of every warning and error a feed or a discovery records."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def dedupe(values: list[str]) -> list[str]:
     """Drop repeats by `name_key`, keeping order and the first display form."""
     seen: set[str] = set()
