@@ -15,6 +15,7 @@ from flows.args import iso_date
 from flows.export_cli import add_export_commands
 from flows.output import FORMAT_HELP, FORMATS, report_json
 from flows.reports import format_rows, quiet_task_logs, reextract_line, summary_line
+from flows.search_cli import add_search_commands, attach_search_index
 from flows.warehouse_cli import add_warehouse_commands, cmd_sql_at
 from pipeline.errors import NewsIngestError
 from pipeline.settings import Settings, env_name
@@ -225,6 +226,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     if getattr(args, "at", None) is not None:  # `query` shares this handler, without --at
         return cmd_sql_at(args)
     with Warehouse(args.settings.warehouse, read_only=True, wait=args.settings.wait) as wh:
+        attach_search_index(wh)  # search.bm25('words') in the user's SQL
         try:
             names, rows = wh.query(args.query)
         except duckdb.Error as exc:
@@ -395,6 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_warehouse_commands(sub, [common])
     add_export_commands(sub, [common])
+    add_search_commands(sub, [common])
 
     demo = sub.add_parser(
         "demo", parents=[common], help="serve a generated news site on 127.0.0.1 and ingest it"

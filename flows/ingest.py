@@ -50,6 +50,7 @@ from pipeline.discover import (
 from pipeline.fetch import Fetcher
 from pipeline.records import Article, Entry, FeedState
 from pipeline.schedule import failure_kind, retry_after_holds
+from pipeline.search import build_index as build_search_index
 from pipeline.settings import Settings
 from pipeline.store import (
     FeedResult,
@@ -461,6 +462,9 @@ def maintenance(warehouse: str | None = None) -> dict[str, int]:
                 logger.info("maintenance: %s", line)
         if wh.refresh_band_index(force=True):
             logger.info("maintenance: band index rebuilt, %d band rows", wh.bands.rows)
+        if settings.search_index:
+            lake_lines.append(build_search_index(wh).line())
+            logger.info("maintenance: %s", lake_lines[-1])
         health = wh.feed_health()
     export_lines = nightly_export(settings)
     for line in export_lines:

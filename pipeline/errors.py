@@ -19,7 +19,8 @@
         ├── ExtensionMissingError     a DuckDB extension's wheel is not installed
         ├── NewerWarehouseFormatError the file was written by a newer DuckDB
         ├── LakeConfigError           a lake URL, data path or catalog unusable (a ValueError)
-        └── LakeMigrationError        a migration with no lake form (a ValueError)
+        ├── LakeMigrationError        a migration with no lake form (a ValueError)
+        └── SearchIndexMissing        no full-text index built yet
 
 The command line's CommandError, the Prefect API's ApiError and `serve`'s ServeError (in flows/)
 derive from NewsIngestError too.
@@ -186,3 +187,7 @@ class LakeConfigError(WarehouseError, ValueError):
 
 class LakeMigrationError(WarehouseError, ValueError):
     """A migration statement that has no DuckLake form (ON CONFLICT, RETURNING, ...)."""
+
+
+class SearchIndexMissing(WarehouseError):
+    """No full-text index beside the warehouse yet (`news-ingest search --rebuild` makes one)."""

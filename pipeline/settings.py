@@ -129,6 +129,11 @@ class Settings(BaseSettings):
     nightly_export_format: Literal["parquet", "csv", "jsonl"] = Field(
         "parquet", description="`maintenance`: the nightly export's file format"
     )
+    search_index: bool = Field(
+        True,
+        description="`maintenance`: rebuild the full-text search index every night (`news-ingest"
+        " search` also reads what arrived since the last build)",
+    )
     backfill_interval: float = Field(
         1.0,
         description="`backfill`: seconds between requests to one host (`--interval`;"

@@ -197,6 +197,8 @@ def test_nightly_maintenance_exports_when_a_folder_is_set(
     monkeypatch.setenv("NEWS_INGEST_NIGHTLY_EXPORT_DIR", str(folder))
     monkeypatch.setenv("NEWS_INGEST_NIGHTLY_EXPORT_FORMAT", "jsonl")
     maintenance(warehouse=str(db))
+    # The nightly search index is rebuilt beside the file too.
+    assert (tmp_path / "nightly.duckdb.search").is_file()
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["format"] == "jsonl"
     assert manifest["tables"]["articles"]["rows"] == len(rows_of(db, "articles"))

@@ -44,4 +44,6 @@ def test_maintenance_compacts_a_lake_and_keeps_its_rows(  # type: ignore[no-unty
     assert after["data_files"] <= sum(1 for n in after["tables"].values() if n)
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "maintenance: lake files:" in logged and "snapshots:" in logged
+    # The nightly search index, built from the lake: every article is in it.
+    assert f"search index: {sample.expected_article_count} articles" in logged
 

@@ -41,6 +41,7 @@ COMMAND_ARGS = {
     "warehouse snapshots": [],
     "export": ["out"],
     "import": ["out"],
+    "search": ["words"],
     "demo": [],
 }
 

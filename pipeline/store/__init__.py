@@ -243,6 +243,13 @@ class Warehouse:
     def counts(self) -> dict[str, int]:
         return runs.table_counts(self._db)
 
+    @property
+    def search_index_path(self) -> Path:
+        """The full-text index file (pipeline.search): beside the band index files, which are
+        beside a file warehouse or a file catalog, or in a PostgreSQL lake's cache folder."""
+        folder = self.backend.band_index_folder()
+        return folder.with_name(folder.name.removesuffix(".lsh") + ".search")
+
     # -- maintenance, benchmarks and tests ------------------------------------------------------
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
