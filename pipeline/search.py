@@ -85,7 +85,7 @@ def macro_statements() -> list[str]:
         f" flatten([{s}.bigrams(r) FOR r IN {s}.runs(t)]))",
         f"""CREATE OR REPLACE MACRO {s}.bm25(q, lang := NULL) AS TABLE
 WITH info AS (SELECT * FROM {s}.index_info),
-fresh AS (
+fresh AS MATERIALIZED (
     SELECT a.article_id, a.title, a.text, {s}.stemmer(a.language) AS stemmer
     FROM articles a, info
     WHERE a.article_id > info.max_article_id OR a.fetched_at > info.built_at
@@ -99,12 +99,18 @@ query_terms AS (
     SELECT DISTINCT stemmers.stemmer, unnest({s}.terms(q, stemmers.stemmer)) AS term
     FROM stemmers
 ),
-fresh_terms AS (
-    SELECT article_id, stemmer, unnest({s}.terms(title, stemmer)) AS term,
-           {TITLE_WEIGHT} AS weight
-    FROM fresh
+fresh_fields AS (
+    SELECT article_id, stemmer, title AS t, {TITLE_WEIGHT} AS weight FROM fresh
     UNION ALL
-    SELECT article_id, stemmer, unnest({s}.terms(text, stemmer)), 1 FROM fresh
+    SELECT article_id, stemmer, text, 1 FROM fresh
+),
+fresh_terms AS MATERIALIZED (
+    -- as the build tokenises: words stemmed one vectorised call each, runs as bigrams
+    SELECT article_id, stemmer, strip_accents(stem(w, stemmer)) AS term, weight
+    FROM (SELECT article_id, stemmer, weight, unnest({s}.words(t)) AS w FROM fresh_fields)
+    UNION ALL
+    SELECT article_id, stemmer, unnest({s}.bigrams(r)), weight
+    FROM (SELECT article_id, stemmer, weight, unnest({s}.runs(t)) AS r FROM fresh_fields)
 ),
 fresh_lengths AS (
     SELECT article_id, sum(weight) AS length FROM fresh_terms GROUP BY article_id
