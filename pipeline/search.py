@@ -3,7 +3,8 @@
 The index is a DuckDB file of its own beside the warehouse (`Warehouse.search_index_path`),
 always attached as `search`:
 
-    search.postings(term, article_id, tf)   sorted by term: a query reads a few row groups
+    search.postings(term, stemmer, article_id, tf, length)
+                                            sorted by term: a query reads a few row groups
     search.documents(article_id, stemmer, length)
     search.terms(term, df)
     search.index_info(built_at, max_article_id, documents, avg_length, ...)
@@ -85,10 +86,14 @@ def macro_statements() -> list[str]:
         f" flatten([{s}.bigrams(r) FOR r IN {s}.runs(t)]))",
         f"""CREATE OR REPLACE MACRO {s}.bm25(q, lang := NULL) AS TABLE
 WITH info AS (SELECT * FROM {s}.index_info),
+-- Their ids first, from two narrow columns; their texts then, for those ids only.
+fresh_ids AS MATERIALIZED (
+    SELECT a.article_id FROM articles a, info
+    WHERE a.article_id > info.max_article_id OR a.fetched_at > info.built_at
+),
 fresh AS MATERIALIZED (
     SELECT a.article_id, a.title, a.text, {s}.stemmer(a.language) AS stemmer
-    FROM articles a, info
-    WHERE a.article_id > info.max_article_id OR a.fetched_at > info.built_at
+    FROM articles a SEMI JOIN fresh_ids f ON f.article_id = a.article_id
 ),
 stemmers AS (
     SELECT DISTINCT stemmer FROM (
@@ -116,11 +121,10 @@ fresh_lengths AS (
     SELECT article_id, sum(weight) AS length FROM fresh_terms GROUP BY article_id
 ),
 matches AS (
-    SELECT p.article_id, p.term, p.tf, d.length, false AS is_fresh
+    SELECT p.article_id, p.term, p.tf, p.length, false AS is_fresh
     FROM {s}.postings p
-    JOIN query_terms qt ON p.term = qt.term
-    JOIN {s}.documents d ON d.article_id = p.article_id AND d.stemmer = qt.stemmer
-    WHERE p.article_id NOT IN (SELECT article_id FROM fresh)
+    JOIN query_terms qt ON p.term = qt.term AND p.stemmer = qt.stemmer
+    ANTI JOIN fresh_ids f ON f.article_id = p.article_id
     UNION ALL
     SELECT f.article_id, f.term, sum(f.weight), any_value(l.length), true
     FROM fresh_terms f
@@ -183,7 +187,7 @@ def build_statements(tmp_path: Path, built_at: datetime) -> list[str]:
         f"""CREATE TABLE {s}.documents AS
             SELECT article_id, {s}.stemmer(language) AS stemmer, title, text
             FROM articles""",
-        f"""CREATE TABLE {s}.postings AS
+        f"""CREATE TABLE {s}.tokens AS
             WITH fields AS (
                 SELECT article_id, stemmer, title AS t, {TITLE_WEIGHT} AS weight
                 FROM {s}.documents
@@ -200,13 +204,19 @@ def build_statements(tmp_path: Path, built_at: datetime) -> list[str]:
                 FROM (SELECT article_id, weight, unnest({s}.runs(t)) AS r FROM fields)
             )
             SELECT term, article_id, sum(weight)::INTEGER AS tf
-            FROM tokens GROUP BY term, article_id ORDER BY term, article_id""",
+            FROM tokens GROUP BY term, article_id""",
         f"""CREATE OR REPLACE TABLE {s}.documents AS
             SELECT d.article_id, d.stemmer, coalesce(l.length, 0)::INTEGER AS length
             FROM {s}.documents d
-            LEFT JOIN (SELECT article_id, sum(tf) AS length FROM {s}.postings
+            LEFT JOIN (SELECT article_id, sum(tf) AS length FROM {s}.tokens
                        GROUP BY article_id) l USING (article_id)
             ORDER BY d.article_id""",
+        # The document's stemmer and length ride along: a query reads postings alone.
+        f"""CREATE TABLE {s}.postings AS
+            SELECT t.term, d.stemmer, t.article_id, t.tf, d.length
+            FROM {s}.tokens t JOIN {s}.documents d USING (article_id)
+            ORDER BY t.term, d.stemmer, t.article_id""",
+        f"DROP TABLE {s}.tokens",
         f"""CREATE TABLE {s}.terms AS
             SELECT term, count(*)::INTEGER AS df FROM {s}.postings GROUP BY term ORDER BY term""",
         f"""CREATE TABLE {s}.index_info AS
@@ -291,26 +301,33 @@ def hits_sql(query: str, filters: SearchFilters) -> tuple[str, list[Any]]:
     condition = " AND ".join(where) or "true"
     collapse = (
         "QUALIFY row_number() OVER (PARTITION BY a.cluster_id ORDER BY h.score DESC,"
-        " a.article_id) = 1"
+        " h.article_id) = 1"
         if filters.collapse_clusters
         else ""
     )
+    # Ranked on the cheap columns first; the text (for the snippet) and the cluster sizes are
+    # read for the hits shown only.
     sql = f"""
         WITH hits AS (SELECT * FROM {ALIAS}.bm25(?, lang := ?)),
         ranked AS (
-            SELECT a.title, coalesce(a.site_name, regexp_extract(a.url,
-                       '^https?://(?:www\\.)?([^/:]+)', 1)) AS site,
-                   a.published_at, a.url, round(h.score, 4) AS score, a.text,
-                   a.cluster_id, a.language, a.article_id
+            SELECT h.article_id, h.score, a.cluster_id
             FROM hits h JOIN articles a USING (article_id)
             WHERE {condition}
             {collapse}
-            ORDER BY h.score DESC, a.article_id
+            ORDER BY h.score DESC, h.article_id
             LIMIT {int(filters.limit)}
+        ),
+        sizes AS (
+            SELECT cluster_id, count(*) AS cluster_size FROM articles
+            WHERE cluster_id IN (SELECT cluster_id FROM ranked) GROUP BY cluster_id
         )
-        SELECT r.*, (SELECT count(*) FROM articles c WHERE c.cluster_id = r.cluster_id)
-                    AS cluster_size
-        FROM ranked r ORDER BY r.score DESC, r.article_id"""
+        SELECT a.title, coalesce(a.site_name, regexp_extract(a.url,
+                   '^https?://(?:www\\.)?([^/:]+)', 1)) AS site,
+               a.published_at, a.url, round(r.score, 4) AS score, a.text, r.cluster_id,
+               coalesce(s.cluster_size, 1) AS cluster_size, a.language, a.article_id
+        FROM ranked r JOIN articles a USING (article_id)
+        LEFT JOIN sizes s ON s.cluster_id = r.cluster_id
+        ORDER BY r.score DESC, r.article_id"""
     return sql, [query, filters.lang, *params]
 
 

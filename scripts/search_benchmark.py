@@ -138,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("warehouses", nargs="+", type=Path, help="DuckDB warehouse files")
     parser.add_argument("--repeat", type=int, default=3, help="warm runs per query (median)")
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: tmp)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the copies and their indexes in --work"
+    )
     args = parser.parse_args(argv)
     import tempfile
 
@@ -182,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
             f" {BATCH}-article batch (postings appended, term counts merged)",
             flush=True,
         )
+        if args.keep:
+            continue
         db.unlink()
         index.unlink()
         for leftover in db.parent.glob(db.name + "*"):
