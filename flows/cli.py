@@ -65,8 +65,8 @@ def check_task_runner(settings: Settings) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from flows.ingest import ingest
 
-    quiet_task_logs()
     settings: Settings = args.settings
+    quiet_task_logs(settings.progress)
     check_task_runner(settings)
     settings.archive_path  # noqa: B018 - a lake on PostgreSQL without one: one line, now
     # Open once here, so a broken warehouse is one clear line before Prefect starts; a run
@@ -97,8 +97,8 @@ def print_report(counts: dict[str, int], fmt: str, line: Callable[[dict[str, int
 def cmd_reextract(args: argparse.Namespace) -> int:
     from flows.ingest import reextract
 
-    quiet_task_logs()
     settings: Settings = args.settings
+    quiet_task_logs(settings.progress)
     check_task_runner(settings)
     Warehouse(settings.warehouse, read_only=True, wait=settings.wait).close()
     with prefect_api(args.prefect_server):
@@ -119,8 +119,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     for name in args.urls or []:
         if not Path(name).is_file():
             raise CommandError(f"no such URL list: {name}")
-    quiet_task_logs()
     settings: Settings = args.settings
+    quiet_task_logs(settings.progress)
     settings.archive_path  # noqa: B018 - a lake on PostgreSQL without one: one line, now
     Warehouse(settings.warehouse, wait=settings.wait).close()
     with prefect_api(args.prefect_server):

@@ -23,7 +23,7 @@ from prefect.runtime import flow_run
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
-from flows.reports import progress_line, run_report_markdown
+from flows.reports import log_progress, run_report_markdown
 from flows.runners import (
     CONCURRENT_BATCHES,
     SettingsTaskRunner,
@@ -239,7 +239,7 @@ def _add(total: dict[str, int], counts: dict[str, int]) -> None:
 
 
 def _progress(logger: Any, run_id: int, done: int, total: int, started: float) -> None:
-    logger.info("run %d: %s", run_id, progress_line(done, total, time.monotonic() - started))
+    log_progress(logger, run_id, done, total, time.monotonic() - started)
 
 
 def fetch_and_load_pages(

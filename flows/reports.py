@@ -78,6 +78,52 @@ def run_report_markdown(
     return "\n".join(lines)
 
 
-def quiet_task_logs() -> None:
-    """Prefect logs every task's completion; on a terminal the flow's own lines say enough."""
+def quiet_task_logs(progress: str = "auto") -> None:
+    """Prefect logs every task's completion; on a terminal the flow's own lines say enough.
+    The pages progress lines reach the terminal as `progress` says (see TerminalProgress)."""
     logging.getLogger("prefect.task_runs").setLevel(logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        stream = getattr(handler, "stream", None)
+        if stream is None or any(isinstance(f, TerminalProgress) for f in handler.filters):
+            continue
+        handler.addFilter(TerminalProgress(stream, progress))
+
+
+PROGRESS_FLAG = "news_ingest_progress"  # a log record's attribute marking a progress line
+
+
+def log_progress(logger: Any, run_id: int, done: int, total: int, elapsed: float) -> None:
+    """One progress line in the run's log, marked so the terminal can draw it as a bar."""
+    logger.info(
+        "run %d: %s", run_id, progress_line(done, total, elapsed), extra={PROGRESS_FLAG: True}
+    )
+
+
+class TerminalProgress(logging.Filter):
+    """On a console handler: progress records become one bar redrawn in place when the stream
+    is a terminal, and are left out when it is piped (mode `auto`); `always` prints each as a
+    line, `never` none. Other handlers (the run's log in Prefect) still get every record."""
+
+    def __init__(self, stream: Any, mode: str = "auto") -> None:
+        super().__init__()
+        self.stream = stream
+        self.mode = mode
+        self.on_terminal = bool(getattr(stream, "isatty", lambda: False)())
+        self.drawn = False  # a bar is on the screen without its newline
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(record, PROGRESS_FLAG, False):
+            self.end_bar()
+            return True
+        if self.mode == "always":
+            return True
+        if self.mode == "auto" and self.on_terminal:
+            self.stream.write("\r\x1b[K" + record.getMessage())
+            self.stream.flush()
+            self.drawn = True
+        return False
+
+    def end_bar(self) -> None:
+        if self.drawn:
+            self.stream.write("\n")
+            self.drawn = False

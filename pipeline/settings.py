@@ -106,6 +106,12 @@ class Settings(BaseSettings):
         description="the Dask scheduler for `dask`, such as `tcp://10.0.0.5:8786`; empty starts"
         " a local cluster of `NEWS_INGEST_EXTRACT_WORKERS` processes for each run",
     )
+    progress: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="`run`, `backfill`, `reextract`: the pages progress bar on standard error;"
+        " `auto` draws it in place on a terminal and prints none when piped, `always` prints a"
+        " line per batch, `never` none (the run's log in Prefect keeps every line)",
+    )
     wait: float = Field(
         60.0,
         description="seconds a command waits while a run holds the warehouse (`--wait`)",

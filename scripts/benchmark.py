@@ -691,6 +691,7 @@ def cli_env(max_entries: int) -> dict[str, str]:
     allowed = [h for h in env.get("NEWS_INGEST_ALLOW_HOSTS", "").split(",") if h.strip()]
     env["NEWS_INGEST_ALLOW_HOSTS"] = ",".join(dict.fromkeys([*allowed, "127.0.0.0/8"]))
     env["PYTHONUNBUFFERED"] = "1"
+    env["NEWS_INGEST_PROGRESS"] = "always"  # its page-phase marks are the progress lines
     env.setdefault("DO_NOT_TRACK", "1")
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     current = int(env.get("NEWS_INGEST_MAX_ENTRIES") or 200)

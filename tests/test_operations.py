@@ -182,7 +182,7 @@ def test_serve_registers_deployments_with_their_schedules(prefect_server, tmp_pa
 
 
 def test_progress_line_is_a_bar_with_an_eta() -> None:
-    from flows.ingest import progress_line
+    from flows.reports import progress_line
 
     line = progress_line(600, 1500, 48.8)
     assert line.startswith("[########------------]  40% 600/1500 pages")
