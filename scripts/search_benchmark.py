@@ -107,14 +107,18 @@ def incremental_refresh(db: Path, index: Path, work: Path) -> float:
             SELECT article_id, {s}.stemmer(language) AS stemmer, title, text FROM articles
             WHERE article_id > (SELECT max_article_id FROM {s}.index_info)),
         tokens AS (
-            SELECT article_id, unnest({s}.terms(title, stemmer)) AS term, 2 AS w FROM docs
-            UNION ALL SELECT article_id, unnest({s}.terms(text, stemmer)), 1 FROM docs)
-        SELECT term, article_id, sum(w)::INTEGER AS tf FROM tokens GROUP BY ALL"""
+            SELECT article_id, stemmer, unnest({s}.terms(title, stemmer)) AS term, 2 AS w
+            FROM docs
+            UNION ALL SELECT article_id, stemmer, unnest({s}.terms(text, stemmer)), 1 FROM docs)
+        SELECT term, article_id, stemmer, sum(w)::INTEGER AS tf FROM tokens GROUP BY ALL"""
     )
-    con.execute(f"INSERT INTO {s}.postings SELECT * FROM batch")
     con.execute(
-        f"INSERT INTO {s}.documents SELECT b.article_id, {s}.stemmer(a.language), sum(b.tf)"
-        " FROM batch b JOIN articles a USING (article_id) GROUP BY b.article_id, a.language"
+        f"INSERT INTO {s}.documents SELECT article_id, any_value(stemmer), sum(tf)"
+        " FROM batch GROUP BY article_id"
+    )
+    con.execute(
+        f"INSERT INTO {s}.postings SELECT b.term, d.stemmer, b.article_id, b.tf, d.length"
+        f" FROM batch b JOIN {s}.documents d USING (article_id)"
     )
     con.execute(
         f"""MERGE INTO {s}.terms t USING (SELECT term, count(*) AS n FROM batch GROUP BY term) b

@@ -212,6 +212,7 @@ def test_filters_clusters_and_snippets(ingested: tuple[Path, dict[str, str]]) ->
         assert [h["cluster_id"] for h in collapsed].count(harbour[0]["cluster_id"]) == 1
         assert "bridge" in harbour[0]["snippet"].lower()
         assert search(wh, "harbour", SearchFilters(lang="de")) == []
+        assert search(wh, "quetzalcoatlus", SearchFilters()) == []  # in no article
         assert search(wh, "harbour", SearchFilters(tag="transport"))[0]["title"].startswith(
             "Harbour"
         )
