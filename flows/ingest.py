@@ -50,7 +50,9 @@ from pipeline.discover import (
 from pipeline.fetch import Fetcher
 from pipeline.records import Article, Entry, FeedState
 from pipeline.schedule import failure_kind, retry_after_holds
+from pipeline.search import FRESH_MARGIN
 from pipeline.search import build_index as build_search_index
+from pipeline.search import refresh_index as refresh_search_index
 from pipeline.settings import Settings
 from pipeline.store import (
     FeedResult,
@@ -130,6 +132,7 @@ def recorded_run(
         try:
             yield run_id, totals, extractor
             write_warehouse(path, "finish_run", run_id, (totals, "completed", None))
+            refresh_search(path, settings, logger, run_id)
         except BaseException as exc:
             write_warehouse(path, "finish_run", run_id, (totals, "failed", str(exc)[:500]))
             raise
@@ -148,6 +151,22 @@ def recorded_run(
             sections.longest_wait_s,
             sections.held_s,
         )
+
+
+def refresh_search(path: WarehousePath, settings: Settings, logger: Any, run_id: int) -> None:
+    """Fold the run's articles into this machine's search index, when there is one. A file's
+    writer lock is held: every article fetched so far is committed, so no margin is kept."""
+    if not settings.search_index:
+        return
+    try:
+        with open_step(path) as wh:
+            margin = FRESH_MARGIN if wh.location.is_lake else timedelta(0)
+            stats = refresh_search_index(wh, margin=margin)
+    except Exception as exc:  # the articles are stored; search scans them until the next build
+        logger.warning("run %d: search index not refreshed: %s", run_id, exc)
+        return
+    if stats is not None:
+        logger.info("run %d: %s", run_id, stats.line())
 
 
 def run_name() -> str:
@@ -463,7 +482,8 @@ def maintenance(warehouse: str | None = None) -> dict[str, int]:
         if wh.refresh_band_index(force=True):
             logger.info("maintenance: band index rebuilt, %d band rows", wh.bands.rows)
         if settings.search_index:
-            lake_lines.append(build_search_index(wh).line())
+            margin = FRESH_MARGIN if wh.location.is_lake else timedelta(0)
+            lake_lines.append(build_search_index(wh, margin=margin).line())
             logger.info("maintenance: %s", lake_lines[-1])
         health = wh.feed_health()
     export_lines = nightly_export(settings)

@@ -25,9 +25,12 @@ Fresh without rebuilding on every ingest: the nightly maintenance rebuilds the i
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
+import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -176,6 +179,29 @@ def load_fts_sql() -> str:
     return f"LOAD '{extension_path('fts')}'"
 
 
+def tokens_sql(documents: str) -> str:
+    """(term, article_id, tf) of every article in `documents` (article_id, stemmer, title,
+    text): the build's and the refresh's one tokeniser. Words and runs apart: one vectorised
+    stem() call per word, no list lambdas; accents go after stemming (a query typed without
+    them still matches)."""
+    s = f"{ALIAS}.main"
+    return f"""
+        WITH fields AS (
+            SELECT article_id, stemmer, title AS t, {TITLE_WEIGHT} AS weight FROM {documents}
+            UNION ALL
+            SELECT article_id, stemmer, text, 1 FROM {documents}
+        ),
+        tokens AS (
+            SELECT article_id, strip_accents(stem(w, stemmer)) AS term, weight
+            FROM (SELECT article_id, stemmer, weight, unnest({s}.words(t)) AS w FROM fields)
+            UNION ALL
+            SELECT article_id, unnest({s}.bigrams(r)), weight
+            FROM (SELECT article_id, weight, unnest({s}.runs(t)) AS r FROM fields)
+        )
+        SELECT term, article_id, sum(weight)::INTEGER AS tf
+        FROM tokens GROUP BY term, article_id"""
+
+
 def build_statements(tmp_path: Path, built_at: datetime) -> list[str]:
     """Statements run on the warehouse's own connection: a new index file at `tmp_path`."""
     s = f"{ALIAS}.main"
@@ -187,24 +213,7 @@ def build_statements(tmp_path: Path, built_at: datetime) -> list[str]:
         f"""CREATE TABLE {s}.documents AS
             SELECT article_id, {s}.stemmer(language) AS stemmer, title, text
             FROM articles""",
-        f"""CREATE TABLE {s}.tokens AS
-            WITH fields AS (
-                SELECT article_id, stemmer, title AS t, {TITLE_WEIGHT} AS weight
-                FROM {s}.documents
-                UNION ALL
-                SELECT article_id, stemmer, text, 1 FROM {s}.documents
-            ),
-            tokens AS (
-                -- words and runs apart: one vectorised stem() call per word, no list lambdas;
-                -- accents go after stemming (a query typed without them still matches)
-                SELECT article_id, strip_accents(stem(w, stemmer)) AS term, weight
-                FROM (SELECT article_id, stemmer, weight, unnest({s}.words(t)) AS w FROM fields)
-                UNION ALL
-                SELECT article_id, unnest({s}.bigrams(r)), weight
-                FROM (SELECT article_id, weight, unnest({s}.runs(t)) AS r FROM fields)
-            )
-            SELECT term, article_id, sum(weight)::INTEGER AS tf
-            FROM tokens GROUP BY term, article_id""",
+        f"CREATE TABLE {s}.tokens AS {tokens_sql(f'{s}.documents')}",
         f"""CREATE OR REPLACE TABLE {s}.documents AS
             SELECT d.article_id, d.stemmer, coalesce(l.length, 0)::INTEGER AS length
             FROM {s}.documents d
@@ -226,6 +235,64 @@ def build_statements(tmp_path: Path, built_at: datetime) -> list[str]:
                    coalesce(avg(length), 0)::DOUBLE AS avg_length
             FROM {s}.documents""",
         *[m for m in macro_statements() if ".bm25(" in m],
+        f"DETACH {ALIAS}",
+    ]
+
+
+def refresh_statements(tmp_path: Path, covered_to: datetime, changed: bool) -> list[str]:
+    """Statements that fold the articles stored or fetched again since the index at `tmp_path`
+    (a copy) was built or last refreshed into it: their old postings out (`changed`), the new
+    in, term counts and statistics updated. Postings go in unsorted; the nightly build sorts."""
+    s = f"{ALIAS}.main"
+    quoted = str(tmp_path).replace("'", "''")
+    old = "article_id IN (SELECT article_id FROM search_fresh)"
+    return [
+        load_fts_sql(),
+        f"ATTACH '{quoted}' AS {ALIAS}",
+        "BEGIN",
+        f"""CREATE OR REPLACE TEMP TABLE search_fresh AS
+            SELECT a.article_id, {s}.stemmer(a.language) AS stemmer, a.title, a.text
+            FROM articles a, {s}.index_info i
+            WHERE a.article_id > i.max_article_id OR a.fetched_at > i.built_at""",
+        f"CREATE OR REPLACE TEMP TABLE search_tokens AS {tokens_sql('search_fresh')}",
+        *(
+            [
+                f"""UPDATE {s}.terms t SET df = t.df - c.n
+                    FROM (SELECT term, count(*) AS n FROM {s}.postings WHERE {old}
+                          GROUP BY term) c
+                    WHERE t.term = c.term""",
+                f"DELETE FROM {s}.postings WHERE {old}",
+                f"DELETE FROM {s}.documents WHERE {old}",
+            ]
+            if changed
+            else []
+        ),
+        """CREATE OR REPLACE TEMP TABLE search_documents AS
+            SELECT f.article_id, f.stemmer, coalesce(l.length, 0)::INTEGER AS length
+            FROM search_fresh f
+            LEFT JOIN (SELECT article_id, sum(tf) AS length FROM search_tokens
+                       GROUP BY article_id) l USING (article_id)""",
+        f"INSERT INTO {s}.documents SELECT * FROM search_documents ORDER BY article_id",
+        f"""INSERT INTO {s}.postings
+            SELECT t.term, d.stemmer, t.article_id, t.tf, d.length
+            FROM search_tokens t JOIN search_documents d USING (article_id)
+            ORDER BY t.term, d.stemmer, t.article_id""",
+        f"""MERGE INTO {s}.terms t
+            USING (SELECT term, count(*)::INTEGER AS n FROM search_tokens GROUP BY term) b
+            ON t.term = b.term
+            WHEN MATCHED THEN UPDATE SET df = t.df + b.n
+            WHEN NOT MATCHED THEN INSERT VALUES (b.term, b.n)""",
+        f"DELETE FROM {s}.terms WHERE df <= 0",
+        f"""UPDATE {s}.index_info SET
+                built_at = TIMESTAMPTZ '{covered_to.isoformat()}',
+                max_article_id = greatest(max_article_id,
+                    (SELECT coalesce(max(article_id), 0) FROM search_fresh)),
+                documents = (SELECT count(*) FROM {s}.documents),
+                avg_length = (SELECT coalesce(avg(length), 0) FROM {s}.documents)""",
+        "COMMIT",
+        "DROP TABLE search_fresh",
+        "DROP TABLE search_tokens",
+        "DROP TABLE search_documents",
         f"DETACH {ALIAS}",
     ]
 
@@ -379,28 +446,55 @@ class IndexStats:
         )
 
 
-def build_index(wh: Warehouse, now: datetime | None = None) -> IndexStats:
-    """(Re)build the index of every article in `wh`, into a new file swapped in when done. On
-    a DuckDB file `wh` must be open for writing (DuckDB attaches nothing writable to a
-    read-only file); on a lake, read-only will do."""
-    path = wh.search_index_path
+@contextlib.contextmanager
+def index_lock(path: Path, wait: bool = True) -> Iterator[bool]:
+    """One build or refresh of the index at `path` at a time on this machine (its readers
+    never take it). Yields False, without waiting, when `wait` is off and another holds it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.building-{os.getpid()}")
-    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-        leftover.unlink(missing_ok=True)
-    began = time.perf_counter()
-    built_at = (now or datetime.now(UTC)) - FRESH_MARGIN
+    with open(path.with_name(path.name + ".lock"), "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _run_into(wh: Warehouse, statements: list[str], tmp: Path) -> None:
     wh.execute(f"DETACH DATABASE IF EXISTS {ALIAS}")
     try:
-        for statement in build_statements(tmp, built_at):
+        for statement in statements:
             wh.execute(statement)
     except BaseException:
         with contextlib.suppress(Exception):
+            wh.execute("ROLLBACK")
+        with contextlib.suppress(Exception):
             wh.execute(f"DETACH DATABASE IF EXISTS {ALIAS}")
-        tmp.unlink(missing_ok=True)
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            leftover.unlink(missing_ok=True)
         raise
-    replace_index(tmp, path)
-    seconds = time.perf_counter() - began
+
+
+def build_index(
+    wh: Warehouse, now: datetime | None = None, margin: timedelta = FRESH_MARGIN
+) -> IndexStats:
+    """(Re)build the index of every article in `wh`, into a new file swapped in when done. On
+    a DuckDB file `wh` must be open for writing (DuckDB attaches nothing writable to a
+    read-only file); on a lake, read-only will do. `margin` 0 is for callers that hold a
+    file warehouse's writer lock: no step can then commit an article fetched before now."""
+    path = wh.search_index_path
+    tmp = path.with_name(f"{path.name}.building-{os.getpid()}")
+    with index_lock(path):
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        began = time.perf_counter()
+        built_at = (now or datetime.now(UTC)) - margin
+        _run_into(wh, build_statements(tmp, built_at), tmp)
+        replace_index(tmp, path)
+        seconds = time.perf_counter() - began
     with duckdb.connect(str(path), read_only=True) as con:
         counts = con.execute(
             "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM terms),"
@@ -408,6 +502,55 @@ def build_index(wh: Warehouse, now: datetime | None = None) -> IndexStats:
         ).fetchall()[0]
     documents, terms, postings = (int(c) for c in counts)
     return IndexStats(path, documents, terms, postings, path.stat().st_size, seconds)
+
+
+@dataclass
+class RefreshStats:
+    articles: int  # folded in: new, or fetched again (`changed`) since the last build/refresh
+    changed: int
+    seconds: float
+
+    def line(self) -> str:
+        return (
+            f"search index refreshed: {self.articles} articles ({self.changed} fetched again)"
+            f" in {self.seconds:.1f} s"
+        )
+
+
+def refresh_index(
+    wh: Warehouse, now: datetime | None = None, margin: timedelta = FRESH_MARGIN
+) -> RefreshStats | None:
+    """Fold the articles that arrived or changed since the index was built (or last
+    refreshed) into it: a copy is updated and swapped in, so searches never wait. An ingest
+    calls it after its run; None when there is no index, nothing arrived, or another process
+    on this machine is building or refreshing it. `wh` as for build_index."""
+    path = wh.search_index_path
+    if not path.exists():
+        return None
+    with index_lock(path, wait=False) as locked:
+        if not locked or not path.exists():
+            return None
+        began = time.perf_counter()
+        with duckdb.connect(str(path), read_only=True) as con:
+            row = con.execute("SELECT built_at, max_article_id FROM index_info").fetchone()
+        assert row is not None
+        built_at, max_article_id = row
+        counted = wh.sql(
+            "SELECT count(*), count(*) FILTER (WHERE article_id <= ?) FROM articles"
+            " WHERE article_id > ? OR fetched_at > ?",
+            [max_article_id, max_article_id, built_at],
+        )
+        articles, changed = (int(n) for n in counted[0])
+        if not articles:
+            return None
+        tmp = path.with_name(f"{path.name}.refreshing-{os.getpid()}")
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        shutil.copyfile(path, tmp)
+        covered_to = (now or datetime.now(UTC)) - margin
+        _run_into(wh, refresh_statements(tmp, covered_to, changed > 0), tmp)
+        replace_index(tmp, path)
+        return RefreshStats(articles, changed, time.perf_counter() - began)
 
 
 def attach_index(wh: Warehouse, required: bool = True) -> bool:

@@ -137,8 +137,9 @@ class Settings(BaseSettings):
     )
     search_index: bool = Field(
         True,
-        description="`maintenance`: rebuild the full-text search index every night (`news-ingest"
-        " search` also reads what arrived since the last build)",
+        description="keep the full-text search index fresh: `maintenance` rebuilds it every"
+        " night, and once it exists every `run`, `backfill` and `reextract` folds its articles"
+        " into it (`news-ingest search` also reads what arrived since)",
     )
     backfill_interval: float = Field(
         1.0,

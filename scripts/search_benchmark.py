@@ -7,8 +7,8 @@ For each warehouse given:
   with and without filters and --collapse-clusters;
 - the same queries with K articles "arrived since the build" (their rows taken out of a copy
   of the index, as if it had been built before they came): what scanning what arrived costs;
-- the other way, an ingest refreshing the index: appending one 100-article batch's postings
-  and updating the term counts, timed on a copy of the index.
+- the other way, an ingest run folding what it stored into the index (refresh_index: copy,
+  fold, swap) for 100, 1,000 and 10,000 new articles, then the queries on the refreshed index.
 
     python scripts/warehouse_scale.py --articles 100000 --out wh-100k.duckdb --skip-queries \\
         --skip-ingest
@@ -22,6 +22,7 @@ import shutil
 import statistics
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +43,7 @@ QUERIES = (
     ("collapsed", "election", search.SearchFilters(collapse_clusters=True)),
 )
 FRESH_COUNTS = (1_000, 10_000)
-BATCH = 100
+REFRESH_COUNTS = (100, 1_000, 10_000)
 
 
 def timed_query(wh: Warehouse, query: str, filters: search.SearchFilters, repeat: int) -> tuple:
@@ -85,56 +86,20 @@ def make_stale(index: Path, keep_below: int) -> None:
         )
 
 
-def incremental_refresh(db: Path, index: Path, work: Path) -> float:
-    """Seconds to fold one batch of BATCH articles into (a copy of) the index, as an ingest
-    that refreshed it would: their postings appended, their terms' counts updated."""
-    copy = work / "refresh.search"
-    shutil.copy(index, copy)
+def timed_refresh(db: Path, index: Path, arrived: int) -> tuple[float, float]:
+    """Seconds an ingest run takes to fold `arrived` new articles into the index
+    (pipeline.search.refresh_index: copy, fold, swap), and of that the copy alone."""
     with Warehouse(db, read_only=True) as wh:
         top = int(wh.sql("SELECT max(article_id) FROM articles")[0][0])
-    make_stale(copy, top - BATCH + 1)
-    con = duckdb.connect()
-    con.execute(search.load_fts_sql())
-    con.execute(f"ATTACH '{db}' AS wh (READ_ONLY)")
-    con.execute("USE wh")
-    con.execute(f"ATTACH '{copy}' AS {search.ALIAS}")
+    make_stale(index, top - arrived + 1)
     began = time.perf_counter()
-    s = f"{search.ALIAS}.main"
-    con.execute("BEGIN")
-    con.execute(
-        f"""CREATE TEMP TABLE batch AS
-        WITH docs AS (
-            SELECT article_id, {s}.stemmer(language) AS stemmer, title, text FROM articles
-            WHERE article_id > (SELECT max_article_id FROM {s}.index_info)),
-        tokens AS (
-            SELECT article_id, stemmer, unnest({s}.terms(title, stemmer)) AS term, 2 AS w
-            FROM docs
-            UNION ALL SELECT article_id, stemmer, unnest({s}.terms(text, stemmer)), 1 FROM docs)
-        SELECT term, article_id, stemmer, sum(w)::INTEGER AS tf FROM tokens GROUP BY ALL"""
-    )
-    con.execute(
-        f"INSERT INTO {s}.documents SELECT article_id, any_value(stemmer), sum(tf)"
-        " FROM batch GROUP BY article_id"
-    )
-    con.execute(
-        f"INSERT INTO {s}.postings SELECT b.term, d.stemmer, b.article_id, b.tf, d.length"
-        f" FROM batch b JOIN {s}.documents d USING (article_id)"
-    )
-    con.execute(
-        f"""MERGE INTO {s}.terms t USING (SELECT term, count(*) AS n FROM batch GROUP BY term) b
-        ON t.term = b.term
-        WHEN MATCHED THEN UPDATE SET df = t.df + b.n
-        WHEN NOT MATCHED THEN INSERT VALUES (b.term, b.n)"""
-    )
-    con.execute(
-        f"UPDATE {s}.index_info SET max_article_id = (SELECT max(article_id) FROM batch),"
-        f" documents = (SELECT count(*) FROM {s}.documents)"
-    )
-    con.execute("COMMIT")
-    seconds = time.perf_counter() - began
-    con.close()
-    copy.unlink()
-    return seconds
+    shutil.copyfile(index, index.with_name("copy-timing"))
+    copy_s = time.perf_counter() - began
+    index.with_name("copy-timing").unlink()
+    with Warehouse(db) as wh:
+        stats = search.refresh_index(wh, margin=timedelta(0))
+    assert stats is not None and stats.articles == arrived, stats
+    return stats.seconds, copy_s
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,14 +146,19 @@ def main(argv: list[str] | None = None) -> int:
                 top = int(wh.sql("SELECT max(article_id) FROM articles")[0][0])
             make_stale(index, top - fresh + 1)
             queries(db, args.repeat, f"{fresh:,} arrived")
+        for arrived in REFRESH_COUNTS:
+            if arrived >= n:
+                continue
+            shutil.copy(pristine, index)
+            seconds, copy_s = timed_refresh(db, index, arrived)
+            print(
+                f"  an ingest run folding {arrived:,} new articles into the index instead:"
+                f" {seconds:.2f} s ({copy_s:.2f} s of it copying the index)",
+                flush=True,
+            )
+        queries(db, args.repeat, "after a refresh")
         shutil.copy(pristine, index)
         pristine.unlink()
-        refresh = incremental_refresh(db, index, work)
-        print(
-            f"  an ingest refreshing the index instead: {refresh * 1000:.0f} ms per"
-            f" {BATCH}-article batch (postings appended, term counts merged)",
-            flush=True,
-        )
         if args.keep:
             continue
         db.unlink()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from html import escape
 from pathlib import Path
@@ -20,7 +20,14 @@ from pipeline.corpus import CorpusPage, absent_reason, load_pages
 from pipeline.errors import SearchIndexMissing
 from pipeline.extract import extract_article
 from pipeline.loopback import LoopbackSite
-from pipeline.search import SearchFilters, build_index, search, snippet
+from pipeline.search import (
+    SearchFilters,
+    attach_index,
+    build_index,
+    refresh_index,
+    search,
+    snippet,
+)
 from pipeline.store import Warehouse
 from pipeline.warehouse_ops import copy_warehouse
 
@@ -299,3 +306,75 @@ def test_snippet_centres_on_the_first_match() -> None:
     cut = snippet(text, "bridge", width=80)
     assert "harbour bridge reopened" in cut and cut.startswith("…") and cut.endswith("…")
     assert snippet("Short text.", "absent") == "Short text."
+
+
+def index_contents(path: Path) -> dict[str, Any]:
+    import duckdb
+
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {
+            "documents": sorted(con.execute("SELECT * FROM documents").fetchall()),
+            "terms": sorted(con.execute("SELECT * FROM terms WHERE df > 0").fetchall()),
+            "postings": sorted(con.execute("SELECT * FROM postings").fetchall()),
+            "info": con.execute(
+                "SELECT max_article_id, documents, round(avg_length, 6) FROM index_info"
+            ).fetchall(),
+        }
+
+
+def test_a_refresh_leaves_the_index_a_rebuild_would(warehouse_at: Any) -> None:
+    """New articles and articles fetched again are folded in: postings, documents, term counts
+    and statistics equal a full rebuild's, and nothing is left for search to scan."""
+    with Warehouse(warehouse_at) as wh:
+        store_articles(
+            wh,
+            [
+                ("first", "The lighthouse keeper retired after forty years."),
+                ("second", "Harbour cranes were repaired over the winter."),
+            ],
+        )
+        assert refresh_index(wh) is None  # no index yet: nothing to refresh
+        build_index(wh, margin=timedelta(0))
+        assert refresh_index(wh, margin=timedelta(0)) is None  # nothing arrived
+        store_articles(wh, [("third", "A lighthouse on the coast was restored this spring.")])
+        wh.execute(
+            "UPDATE articles SET text = 'Harbour cranes were replaced by electric ones.',"
+            " fetched_at = now() WHERE title = 'second'"
+        )
+        stats = refresh_index(wh, margin=timedelta(0))
+        assert stats is not None and (stats.articles, stats.changed) == (2, 1)
+        refreshed = index_contents(wh.search_index_path)
+        build_index(wh, margin=timedelta(0))
+        assert index_contents(wh.search_index_path) == refreshed
+        assert [h["title"] for h in search(wh, "electric", SearchFilters())] == ["second"]
+        assert search(wh, "winter", SearchFilters()) == []  # the old text is gone
+        assert wh.sql(
+            "SELECT count(*) FROM articles, search.index_info i"
+            " WHERE article_id > i.max_article_id OR fetched_at > i.built_at"
+        ) == [(0,)]
+
+
+def test_an_ingest_run_folds_its_articles_into_the_index(
+    prefect_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "news.duckdb"
+    monkeypatch.setenv("NEWS_INGEST_ALLOW_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("NEWS_INGEST_ARCHIVE", str(tmp_path / "archive"))
+    first, second = "/ours/harbour.html", "/ours/wahl.html"
+    with LoopbackSite() as site:
+        site.set(first, OURS[first], "text/html; charset=utf-8")
+        site.set("/feed.xml", feed(site.base_url, [first]), "application/rss+xml")
+        ingest(feed_urls=[site.url("/feed.xml")], warehouse=str(db))
+        with Warehouse(db) as wh:
+            build_index(wh)
+        site.set(second, OURS[second], "text/html; charset=utf-8")
+        site.set("/feed.xml", feed(site.base_url, [first, second]), "application/rss+xml")
+        assert ingest(feed_urls=[site.url("/feed.xml")], warehouse=str(db))["articles_new"] == 1
+    with Warehouse(db, read_only=True) as wh:
+        attach_index(wh)
+        assert wh.sql("SELECT documents, max_article_id FROM search.index_info") == wh.sql(
+            "SELECT count(*), max(article_id) FROM articles"
+        )
+        assert [h["title"] for h in search(wh, "Wahlen", SearchFilters())] == [
+            "Die Wahlen in Brandenburg"
+        ]
