@@ -31,6 +31,7 @@ from pipeline.errors import FetchError
 from pipeline.fetch import HostPolicy, guarded_transport
 from pipeline.jsonfeed import json_feed_hubs, looks_like_json
 from pipeline.names import one_line
+from pipeline.settings import Settings
 
 # X-Hub-Signature methods the spec names; sha1 only for hubs that still send it.
 SIGNATURE_METHODS = {
@@ -258,6 +259,22 @@ def health(sub: Subscription | None, now: datetime, silent_after: timedelta) -> 
     if not heard or now - max(heard) > silent_after:
         return "silent"
     return "healthy"
+
+
+@dataclass(frozen=True)
+class PushPolling:
+    """How a feed with a healthy subscription is polled: every `poll_every` at most; a hub
+    without a push for `silent_after` no longer counts as healthy."""
+
+    poll_every: timedelta
+    silent_after: timedelta
+
+
+def push_polling(settings: Settings) -> PushPolling:
+    return PushPolling(
+        poll_every=timedelta(seconds=settings.websub_poll_interval),
+        silent_after=timedelta(seconds=settings.websub_silent_after),
+    )
 
 
 # --- intent verification ----------------------------------------------------------------------
