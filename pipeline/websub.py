@@ -229,9 +229,9 @@ def subscription_form(sub: Subscription, base_url: str, mode: str = "subscribe")
 
 
 def renewal(sub: Subscription, now: datetime) -> Subscription:
-    """The same subscription asked for again (same callback, a new secret), pending until
-    the hub verifies it; it stays healthy meanwhile, its lease still running."""
-    return replace(sub, secret=new_secret(), requested_at=now)
+    """The same subscription asked for again (same callback and secret: pushes the hub signs
+    meanwhile must still verify), still healthy until the hub verifies it, its lease running."""
+    return replace(sub, requested_at=now)
 
 
 def renewal_due(sub: Subscription, now: datetime) -> bool:

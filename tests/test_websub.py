@@ -88,7 +88,8 @@ def test_subscription_request_and_renewal() -> None:
     assert not websub.renewal_due(verified, NOW + timedelta(seconds=499))
     assert websub.renewal_due(verified, NOW + timedelta(seconds=500))
     renewed = websub.renewal(verified, NOW)
-    assert renewed.callback_token == verified.callback_token and renewed.secret != verified.secret
+    assert renewed.callback_token == verified.callback_token and renewed.secret == verified.secret
+    assert renewed.requested_at == NOW and renewed.state == "verified"
 
 
 def test_intent_verification_checks_topic_challenge_and_callback() -> None:
