@@ -49,8 +49,9 @@ def start_local_server(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 def serve(settings: Settings, cron: str, maintenance_cron: str) -> None:
     """Serve `ingest` (due feeds, on `cron`) and `maintenance` (on `maintenance_cron`) until
-    interrupted; with NEWS_INGEST_WEBSUB_CALLBACK_URL set, the WebSub callback endpoint too. Uses PREFECT_API_URL when set, else starts a local Prefect server and stops it
-    on the way out."""
+    interrupted; with NEWS_INGEST_WEBSUB_CALLBACK_URL set, the WebSub callback endpoint too.
+    Uses PREFECT_API_URL when set, else starts a local Prefect server and stops it on the way
+    out."""
     from prefect import serve as prefect_serve
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
