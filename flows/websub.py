@@ -30,6 +30,7 @@ from flows.ingest import (
 )
 from flows.runners import thread_runner
 from pipeline.archive import ArchiveWriter
+from pipeline.batches import warm_up
 from pipeline.errors import FeedError
 from pipeline.feeds import parse_feed
 from pipeline.fetch import Fetcher
@@ -189,6 +190,7 @@ class WebSubService:
                 self.book.put(sub)
         self.server.start()
         self._spawn(self._work, "websub-worker")
+        self.jobs.put(("warm", None))  # pushes extract inline: import the stack before the first
         for push in spooled_pushes(inbox_path(self.settings)):
             self.jobs.put(("push", push))
         if timer:
@@ -258,6 +260,8 @@ class WebSubService:
         elif kind == "rejected":
             with Warehouse(self.settings.warehouse, wait=self.settings.wait) as wh:
                 wh.record_push(payload, self.clock(), accepted=False)
+        elif kind == "warm":
+            warm_up()
         elif kind == "tick":
             self._check(payload or self.clock())
 
