@@ -9,6 +9,7 @@ subscription book and queue work, so a hub is answered at once whatever the ware
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import queue
 import threading
@@ -231,7 +232,10 @@ class WebSubService:
     # -- the worker ------------------------------------------------------------------------
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)
+        # In a copy of the starting thread's context: Prefect settings set there (the API URL
+        # of `serve`'s server) live in context variables, which a new thread does not inherit.
+        context = contextvars.copy_context()
+        thread = threading.Thread(target=context.run, args=(target,), name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
 

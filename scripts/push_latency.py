@@ -132,6 +132,8 @@ def main() -> int:
         f"  p50 {quantile(push_ms, 0.5):.0f} ms, p90 {quantile(push_ms, 0.9):.0f} ms,"
         f" min {min(push_ms):.0f} ms, max {max(push_ms):.0f} ms"
     )
+    print("  each, in order (the first is the process's first flow run): ", end="")
+    print(" ".join(f"{ms:.0f}" for ms in push_ms))
     print(f"poll run on loopback, {len(poll_ms)} runs (feed updated, run started at once -> row):")
     print(f"  p50 {quantile(poll_ms, 0.5):.0f} ms, p90 {quantile(poll_ms, 0.9):.0f} ms")
     interval = args.poll_interval

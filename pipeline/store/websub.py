@@ -98,12 +98,13 @@ def stamp_arrivals(db: WarehouseConnection, article_ids: Sequence[int]) -> None:
             SELECT a.article_id, min(e.first_seen_at) AS first_seen_at,
                    arg_min(e.run_id, e.first_seen_at) AS entry_run, any_value(r.mode) AS mode
             FROM articles a
-            LEFT JOIN feed_entries e ON e.article_id = a.article_id
+            LEFT JOIN (SELECT * FROM feed_entries WHERE article_id IN (SELECT unnest(?))) e
+                ON e.article_id = a.article_id
             LEFT JOIN runs r ON r.run_id = a.run_id
             WHERE a.article_id IN (SELECT unnest(?))
             GROUP BY a.article_id
         ) s
         WHERE articles.article_id = s.article_id
         """,
-        [list(article_ids)],
+        [list(article_ids), list(article_ids)],
     )
