@@ -316,7 +316,7 @@ class WebSubService:
         since = now - (sub.requested_at or now)
         if sub.state == "none":
             return since >= RECHECK_NO_HUB
-        if sub.state in ("failed", "denied"):
+        if sub.state in ("failed", "denied", "pending"):  # pending: never verified
             return since >= timedelta(seconds=self.settings.websub_poll_interval)
         if sub.state == "verified" and sub.expires_at is not None:
             return sub.expires_at <= now  # a lease that ran out: subscribe afresh
