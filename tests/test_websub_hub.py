@@ -76,7 +76,7 @@ class World:
     site: LoopbackSite
     hub: LoopbackHub
     settings: Settings
-    db: Path
+    db: Path | str  # a DuckDB file, or a lake's URL
 
     def feed(self, path: str, hub: str | None = None, items: range = range(0)) -> str:
         """An Atom feed at `path` naming `hub` (by default ours; "": none); registered; its URL."""
@@ -103,10 +103,8 @@ class World:
             return wh.sql(sql)[0][0]
 
 
-@pytest.fixture
-def world(prefect_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[World]:
+def make_world(monkeypatch: pytest.MonkeyPatch, db: Path | str) -> Iterator[World]:
     port = free_port()
-    db = tmp_path / "news.duckdb"
     env = {
         "NEWS_INGEST_WAREHOUSE": str(db),
         "NEWS_INGEST_ALLOW_HOSTS": "127.0.0.1",
@@ -122,6 +120,37 @@ def world(prefect_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
             site.set(f"/a/{n}.html", article_html(n), "text/html; charset=utf-8")
         Warehouse(db).close()
         yield World(site, hub, Settings.from_env(), db)
+
+
+@pytest.fixture
+def world(prefect_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[World]:
+    yield from make_world(monkeypatch, tmp_path / "news.duckdb")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def lake_world(
+    request: pytest.FixtureRequest,
+    prefect_server: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> Iterator[World]:
+    """The same on a DuckLake: a SQLite catalog (files and archive beside it), and a catalog on
+    the session's PostgreSQL (emptied afterwards)."""
+    from pipeline.store import close_pooled_sessions
+
+    if request.param == "sqlite":
+        yield from make_world(monkeypatch, f"ducklake:sqlite:{tmp_path}/catalog.sqlite")
+        close_pooled_sessions()
+        return
+    from tests.pg import drop_lake_tables
+
+    conninfo = request.getfixturevalue("postgres_conninfo")
+    monkeypatch.setenv("NEWS_INGEST_LAKE_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("NEWS_INGEST_ARCHIVE", str(tmp_path / "archive"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    yield from make_world(monkeypatch, f"ducklake:postgres:{conninfo}")
+    close_pooled_sessions()
+    drop_lake_tables(conninfo)
 
 
 def test_discovery_from_all_three_places_and_async_verification(world: World) -> None:
@@ -201,6 +230,14 @@ def test_a_wrong_topic_is_refused_at_verification(world: World) -> None:
 
 
 def test_signed_push_lands_and_bad_pushes_write_nothing(world: World) -> None:
+    signed_push_and_bad_ones(world)
+
+
+def test_signed_push_on_a_lake(lake_world: World) -> None:
+    signed_push_and_bad_ones(lake_world)
+
+
+def signed_push_and_bad_ones(world: World) -> None:
     url = world.feed("/atom.xml")
     service = world.service()
     try:
