@@ -377,3 +377,40 @@ def test_a_hub_at_a_private_address_is_refused(world: World) -> None:
         assert sub.state == "failed"
         assert f"refused private address {address}" in (sub.last_error or "")
     assert world.hub.requests == []
+
+
+def test_a_spooled_push_is_loaded_after_a_restart_and_twice_stores_nothing_twice(
+    world: World,
+) -> None:
+    """A push acknowledged but not loaded (the process killed before its run) waits in the
+    inbox; the next start loads it. The same body spooled twice gives the rows of one."""
+    from pipeline.websub_callback import spool_push
+
+    url = world.feed("/atom.xml")
+    service = world.service()
+    try:
+        service.tick()
+        service.wait_idle()
+        world.hub.wait_verifications(1)
+        service.wait_idle()
+    finally:
+        service.stop()
+    sub = world.subscription(url)
+    inbox = world.settings.archive_path / "websub-inbox"
+    body = atom(url, world.hub.url, range(1, 3))
+    for _ in range(2):
+        spool_push(inbox, sub, body, "application/atom+xml", datetime.now(UTC))
+    assert len(list(inbox.glob("*.json"))) == 2
+    service = world.service()
+    try:
+        service.wait_idle()
+    finally:
+        service.stop()
+    with Warehouse(world.db) as wh:
+        runs = wh.sql("SELECT mode, status FROM runs ORDER BY run_id")
+        articles = wh.sql("SELECT count(*), count(DISTINCT url) FROM articles")[0]
+        entries = wh.sql("SELECT count(*) FROM feed_entries")[0][0]
+    assert runs == [("push", "completed"), ("push", "completed")]
+    assert articles == (2, 2) and entries == 2
+    assert list(inbox.glob("*")) == []
+    assert world.subscription(url).pushes_received == 2
