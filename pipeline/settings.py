@@ -222,6 +222,12 @@ class Settings(BaseSettings):
                 "NEWS_INGEST_DASK_ADDRESS is set but NEWS_INGEST_TASK_RUNNER is not dask:"
                 " set NEWS_INGEST_TASK_RUNNER=dask to run on that cluster"
             )
+        callback = self.websub_callback_url.strip()
+        if callback and not callback.lower().startswith(("http://", "https://")):
+            raise ValueError(
+                "NEWS_INGEST_WEBSUB_CALLBACK_URL must be an http(s) URL such as"
+                f" https://ingest.example.org, got {callback!r}"
+            )
         return self
 
     @property

@@ -159,3 +159,16 @@ def test_hub_at_a_private_address_is_refused() -> None:
         not_web = pytest.raises(websub.WebSubError, match="unsupported URL scheme 'file'")
         with websub.HubClient(("127.0.0.1",), "test", 5.0) as client, not_web:
             client.request("file:///etc/passwd", {})
+
+
+def test_callback_url_must_be_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.settings import Settings, SettingsError
+
+    monkeypatch.setenv("NEWS_INGEST_WEBSUB_CALLBACK_URL", "ingest.example.org")
+    with pytest.raises(SettingsError, match="NEWS_INGEST_WEBSUB_CALLBACK_URL must be an http"):
+        Settings.from_env()
+    monkeypatch.setenv("NEWS_INGEST_WEBSUB_CALLBACK_URL", "https://ingest.example.org/")
+    settings = Settings.from_env()
+    sub = websub.new_subscription(1, "https://hub.example/", FEED, 60, NOW)
+    form = websub.subscription_form(sub, settings.websub_callback_url)
+    assert form["hub.callback"] == f"https://ingest.example.org/websub/{sub.callback_token}"
