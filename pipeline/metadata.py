@@ -15,26 +15,11 @@ from pipeline.names import clean_text, dedupe
 # schema.org types whose object describes the article itself.
 ARTICLE_TYPES = frozenset(
     {
-        "article",
-        "newsarticle",
-        "reportagenewsarticle",
-        "analysisnewsarticle",
-        "opinionnewsarticle",
-        "reviewnewsarticle",
-        "backgroundnewsarticle",
-        "askpublicnewsarticle",
-        "blogposting",
-        "liveblogposting",
-        "socialmediaposting",
-        "techarticle",
-        "scholarlyarticle",
-        "report",
-        "satiricalarticle",
-        "advertisercontentarticle",
-        "medicalscholarlyarticle",
-        "discussionforumposting",
-        "videoobject",
-        "podcastepisode",
+        "article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle",
+        "opinionnewsarticle", "reviewnewsarticle", "backgroundnewsarticle", "askpublicnewsarticle",
+        "blogposting", "liveblogposting", "socialmediaposting", "techarticle", "scholarlyarticle",
+        "report", "satiricalarticle", "advertisercontentarticle", "medicalscholarlyarticle",
+        "discussionforumposting", "videoobject", "podcastepisode",
     }
 )
 # Types that carry an article only through `mainEntity` (or describe the page when nothing else
@@ -45,73 +30,28 @@ SITE_TYPES = frozenset({"website", "organization", "newsmediaorganization", "cor
 # Meta keys (name/property/itemprop, lower-cased) read into each field of the "meta" source,
 # in order of trust: parsely and sailthru are written for analytics and rarely stale.
 META_TITLE_KEYS = (
-    "parsely-title",
-    "sailthru.title",
-    "dc.title",
-    "dcterms.title",
-    "headline",
-    "title",
+    "parsely-title", "sailthru.title", "dc.title", "dcterms.title", "headline", "title",
 )
 META_AUTHOR_KEYS = (
-    "parsely-author",
-    "sailthru.author",
-    "cxenseparse:author",
-    "author",
-    "dc.creator",
-    "dcterms.creator",
-    "byl",
-    "citation_author",
+    "parsely-author", "sailthru.author", "cxenseparse:author", "author", "dc.creator",
+    "dcterms.creator", "byl", "citation_author",
 )
 META_PUBLISHED_KEYS = (
-    "parsely-pub-date",
-    "sailthru.date",
-    "datepublished",
-    "dc.date.issued",
-    "dcterms.issued",
-    "dc.date.created",
-    "dcterms.created",
-    "dc.date",
-    "dcterms.date",
-    "date",
-    "pubdate",
-    "publishdate",
-    "publish-date",
-    "article.published",
-    "citation_publication_date",
+    "parsely-pub-date", "sailthru.date", "datepublished", "dc.date.issued", "dcterms.issued",
+    "dc.date.created", "dcterms.created", "dc.date", "dcterms.date", "date", "pubdate",
+    "publishdate", "publish-date", "article.published", "citation_publication_date",
     "og:published_time",
 )
-META_MODIFIED_KEYS = (
-    "datemodified",
-    "dcterms.modified",
-    "dc.date.modified",
-    "article.updated",
-    "lastmod",
-    "last-modified",
-)
+META_MODIFIED_KEYS = ("datemodified", "dcterms.modified", "dc.date.modified", "article.updated",
+                      "lastmod", "last-modified")
 META_SECTION_KEYS = ("parsely-section", "sailthru.section", "section", "article.section")
-META_TAG_KEYS = (
-    "news_keywords",
-    "keywords",
-    "parsely-tags",
-    "sailthru.tags",
-    "dc.subject",
-    "dcterms.subject",
-)
-META_DESCRIPTION_KEYS = (
-    "description",
-    "dc.description",
-    "dcterms.description",
-    "sailthru.description",
-    "twitter:description",
-)
+META_TAG_KEYS = ("news_keywords", "keywords", "parsely-tags", "sailthru.tags", "dc.subject",
+                 "dcterms.subject")
+META_DESCRIPTION_KEYS = ("description", "dc.description", "dcterms.description",
+                         "sailthru.description", "twitter:description")
 META_SITE_KEYS = ("application-name", "dc.publisher", "dcterms.publisher", "publisher")
-META_IMAGE_KEYS = (
-    "twitter:image",
-    "twitter:image:src",
-    "sailthru.image.full",
-    "thumbnail",
-    "parsely-image-url",
-)
+META_IMAGE_KEYS = ("twitter:image", "twitter:image:src", "sailthru.image.full", "thumbnail",
+                   "parsely-image-url")
 META_LANGUAGE_KEYS = ("content-language", "dc.language", "dcterms.language", "language")
 # rel=tag links beyond this many are a tag cloud or a site menu, not this article's tags.
 MAX_REL_TAGS = 40
@@ -120,15 +60,9 @@ MAX_BYLINE_LEN = 80
 MAX_BYLINES = 12
 # Microdata itemprops (on any element but <meta>, which _meta_map reads) -> Candidates field.
 MICRODATA_PROPS = {
-    "datepublished": "published",
-    "datecreated": "published",
-    "datemodified": "modified",
-    "headline": "title",
-    "author": "authors",
-    "creator": "authors",
-    "keywords": "tags",
-    "articlesection": "categories",
-    "inlanguage": "language",
+    "datepublished": "published", "datecreated": "published", "datemodified": "modified",
+    "headline": "title", "author": "authors", "creator": "authors", "keywords": "tags",
+    "articlesection": "categories", "inlanguage": "language",
 }
 
 _JSONLD_XPATH = etree.XPath(
@@ -136,7 +70,9 @@ _JSONLD_XPATH = etree.XPath(
     "='application/ld+json']"
 )
 _META_XPATH = etree.XPath("//meta")
-_CANONICAL_XPATH = etree.XPath("//link[translate(@rel, 'CANOLI', 'canoli')='canonical']/@href")
+_CANONICAL_XPATH = etree.XPath(
+    "//link[translate(@rel, 'CANOLI', 'canoli')='canonical']/@href"
+)
 _REL_TAG_XPATH = etree.XPath("//a[contains(concat(' ', normalize-space(@rel), ' '), ' tag ')]")
 _ITEMPROP_XPATH = etree.XPath("//*[@itemprop][not(self::meta)]")
 # Byline markup: rel=author links, elements whose class names an author or byline.
@@ -454,7 +390,8 @@ def _meta_candidates(found: dict[str, list[str]], html_lang: str | None) -> Cand
         authors=authors,
         categories=split_list(parsely.get("section"), "")
         or _first_list(found, META_SECTION_KEYS, ""),
-        tags=split_list(parsely.get("tags"), ",") or _first_list(found, META_TAG_KEYS, ",;"),
+        tags=split_list(parsely.get("tags"), ",")
+        or _first_list(found, META_TAG_KEYS, ",;"),
     )
 
 
@@ -495,9 +432,8 @@ def _microdata_candidates(tree: Any) -> Candidates:
                     continue
                 names = el.xpath(".//*[@itemprop='name']")
                 value = clean_text(
-                    (names[0].get("content") or names[0].text_content())
-                    if names
-                    else el.get("content") or el.text_content()
+                    (names[0].get("content") or names[0].text_content()) if names else
+                    el.get("content") or el.text_content()
                 )
                 if value and len(value) <= MAX_BYLINE_LEN:
                     cand.authors = [value]
@@ -555,9 +491,7 @@ def read_metadata(tree: Any, *, bylines: bool = True) -> PageMetadata:
     to a later `read_bylines` call, for callers that need it only when metadata names nobody."""
     found = _meta_map(tree)
     root = tree.getroottree().getroot() if hasattr(tree, "getroottree") else tree
-    html_lang = clean_text(
-        root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang")
-    )
+    html_lang = clean_text(root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang"))
     canonical = None
     for href in _CANONICAL_XPATH(tree):
         canonical = clean_text(href)

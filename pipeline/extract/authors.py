@@ -58,11 +58,8 @@ def clean_authors(names: list[str]) -> list[str]:
 def looks_like_person(name: str) -> bool:
     """A name shaped like a person's: 2-5 words (one in a script without case), no digits or
     sentence punctuation, each word capitalised or a particle such as "van", not a UI word."""
-    if (
-        len(name) > MAX_PERSON_LEN
-        or any(ch.isdigit() for ch in name)
-        or any(c in name for c in NOT_IN_PERSON_NAMES)
-    ):
+    if (len(name) > MAX_PERSON_LEN or any(ch.isdigit() for ch in name)
+            or any(c in name for c in NOT_IN_PERSON_NAMES)):
         return False
     words = name.split()
     if not words or len(words) > MAX_PERSON_WORDS:
@@ -134,7 +131,9 @@ def choose_authors(
     return fallback
 
 
-def _byline_people(texts: list[str], site_keys: set[str], organizations: set[str]) -> list[str]:
+def _byline_people(
+    texts: list[str], site_keys: set[str], organizations: set[str]
+) -> list[str]:
     """The people of the first byline text that names only person-shaped names."""
     for text in texts:
         names = clean_authors([text])

@@ -44,28 +44,8 @@ except Exception:  # noqa: BLE001 - an internal moved or renamed: always run the
     UNCLEAN_XPATH, MIN_EXTRACTED_SIZE = None, None
 
 BLOCK_TAGS = frozenset(
-    {
-        "p",
-        "div",
-        "br",
-        "li",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "blockquote",
-        "tr",
-        "section",
-        "article",
-        "pre",
-        "ul",
-        "ol",
-        "table",
-        "figure",
-        "figcaption",
-    }
+    {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "section",
+     "article", "pre", "ul", "ol", "table", "figure", "figcaption"}
 )
 _SPACE = re.compile(r"[ \t\r\f\v]+")
 _LINES = re.compile(r"\n\s*\n+")

@@ -25,7 +25,9 @@ def language_code(value: str | None) -> str | None:
     return primary if primary.isalpha() and 2 <= len(primary) <= 3 else None
 
 
-def choose_language(sources: dict[str, Candidates], text: str) -> tuple[str | None, str]:
+def choose_language(
+    sources: dict[str, Candidates], text: str
+) -> tuple[str | None, str]:
     """The declared language (html lang, JSON-LD inLanguage, og:locale...); detection on the
     text when none is declared, or when "en" is (the default of CMS templates, left on pages in
     every language) and a long text clearly says otherwise."""

@@ -19,13 +19,7 @@ PRECEDENCE: dict[str, tuple[str, ...]] = {
     "title": ("jsonld", "opengraph", "microdata", "feed", "meta", "h1", "trafilatura"),
     "authors": ("jsonld", "meta", "opengraph", "microdata", "feed", "byline", "trafilatura"),
     "published_at": (
-        "jsonld",
-        "opengraph",
-        "microdata",
-        "meta",
-        "feed",
-        "trafilatura",
-        "url",
+        "jsonld", "opengraph", "microdata", "meta", "feed", "trafilatura", "url",
     ),
     "modified_at": ("jsonld", "opengraph", "microdata", "meta", "feed"),
     "site_name": ("opengraph", "jsonld", "meta", "trafilatura"),
@@ -33,13 +27,7 @@ PRECEDENCE: dict[str, tuple[str, ...]] = {
     "description": ("opengraph", "jsonld", "meta", "feed", "trafilatura"),
     "image": ("opengraph", "jsonld", "meta", "feed", "trafilatura"),
     "categories": (
-        "jsonld",
-        "opengraph",
-        "microdata",
-        "meta",
-        "rel-tag",
-        "feed",
-        "trafilatura",
+        "jsonld", "opengraph", "microdata", "meta", "rel-tag", "feed", "trafilatura",
     ),
     "tags": ("jsonld", "opengraph", "microdata", "meta", "rel-tag", "feed", "trafilatura"),
 }
@@ -53,23 +41,8 @@ DECLARED_TITLE_SOURCES = frozenset({"jsonld", "opengraph", "microdata", "feed", 
 
 # Separators between a headline and the site name in <title>-like strings, tried in this order.
 TITLE_SEPARATORS = (
-    " | ",
-    " - ",
-    " – ",
-    " — ",
-    " :: ",
-    " · ",
-    " • ",
-    " / ",
-    ": ",
-    " * ",
-    " » ",
-    " ｜ ",
-    "｜",
-    "ㅣ",
-    "：",
-    " |",
-    "| ",
+    " | ", " - ", " – ", " — ", " :: ", " · ", " • ", " / ", ": ", " * ", " » ", " ｜ ", "｜",
+    "ㅣ", "：", " |", "| ",
 )
 # ": " joins a kicker to its headline: not a decoration's separator.
 KICKER_SEPARATORS = (":", "：")
@@ -91,18 +64,8 @@ MIN_HEADLINE_MATCH = 12
 INVISIBLE_CHARS = "\u00ad\u200b\u2060\ufeff"
 INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
 # Curly and low quotes folded to straight ones when titles from different sources are compared.
-QUOTE_FOLD = str.maketrans(
-    {
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201a": "'",
-        "\u201b": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u201e": '"',
-        "\u201f": '"',
-    }
-)
+QUOTE_FOLD = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
+                            "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"'})
 
 # --------------------------------------------------------------------------- authors
 
@@ -111,26 +74,15 @@ AUTHOR_SEPARATORS = (",", ";", "|", "&", "/")
 AUTHOR_CONJUNCTIONS = ("and", "und", "et", "y", "e", "og", "och", "en")
 AUTHOR_SPLIT = re.compile(
     r"\s*(?:"
-    + "|".join(
-        [re.escape(s) for s in AUTHOR_SEPARATORS] + [rf"\b{w}\b" for w in AUTHOR_CONJUNCTIONS]
-    )
+    + "|".join([re.escape(s) for s in AUTHOR_SEPARATORS]
+               + [rf"\b{w}\b" for w in AUTHOR_CONJUNCTIONS])
     + r")\s*",
     re.IGNORECASE,
 )
 # "Written by", "Text:", "Von": words before the name (regular-expression alternatives).
 BYLINE_LEAD_WORDS = ("written", "reported", "text", "words", "story", "posted", "published")
-BYLINE_PREFIXES = (
-    "by",
-    "von",
-    "par",
-    "por",
-    "door",
-    "av",
-    "from",
-    "autor(?:in)?",
-    "author",
-    "texte?",
-)
+BYLINE_PREFIXES = ("by", "von", "par", "por", "door", "av", "from", "autor(?:in)?", "author",
+                   "texte?")
 AUTHOR_PREFIX = re.compile(
     rf"^(?:(?:{'|'.join(BYLINE_LEAD_WORDS)})\s+)?(?:{'|'.join(BYLINE_PREFIXES)})\s*:?\s+",
     re.IGNORECASE,
@@ -138,38 +90,17 @@ AUTHOR_PREFIX = re.compile(
 # Lower-case "by" words that are also name particles ("di Mario Rossi", not "Di Maio"): cut
 # only before a letter, and only in lower case.
 LOWER_CASE_BYLINE_PREFIXES = ("di", "da", "de", "af", "af:")
-AUTHOR_PREFIX_LOWER = re.compile(rf"^(?:{'|'.join(LOWER_CASE_BYLINE_PREFIXES)})\s+(?=[^\W\d_])")
+AUTHOR_PREFIX_LOWER = re.compile(
+    rf"^(?:{'|'.join(LOWER_CASE_BYLINE_PREFIXES)})\s+(?=[^\W\d_])"
+)
 # Roles that follow or precede a name ("Jane Doe, Senior Reporter", "Reporter: Jane Doe").
 ROLE_QUALIFIERS = (
-    "senior",
-    "chief",
-    "deputy",
-    "staff",
-    "political",
-    "foreign",
-    "business",
-    "sports?",
-    "science",
-    "health",
-    "special",
-    "lead",
-    "contributing",
-    "associate",
-    "managing",
-    "executive",
+    "senior", "chief", "deputy", "staff", "political", "foreign", "business", "sports?",
+    "science", "health", "special", "lead", "contributing", "associate", "managing", "executive",
 )
 ROLES = (
-    "reporter",
-    "correspondent",
-    "editor",
-    "writer",
-    "columnist",
-    "journalist",
-    "contributor",
-    "photographer",
-    "redakteur(?:in)?",
-    "korrespondent(?:in)?",
-    "journalist(?:in)?",
+    "reporter", "correspondent", "editor", "writer", "columnist", "journalist", "contributor",
+    "photographer", "redakteur(?:in)?", "korrespondent(?:in)?", "journalist(?:in)?",
 )
 AUTHOR_ROLE = re.compile(
     rf"^(?:(?:{'|'.join(ROLE_QUALIFIERS)})\s+)*(?:{'|'.join(ROLES)})s?$",
@@ -181,43 +112,11 @@ AUTHOR_SUFFIX = re.compile(rf"\s*(?:{'|'.join(AUTHOR_SUFFIXES)})$")
 MAX_AUTHOR_LEN = 60
 # Words that make a byline an organisation, not a person.
 ORGANISATION_WORDS = (
-    "redaktion",
-    "staff",
-    "agency",
-    "agencies",
-    "agentur",
-    "news",
-    "newsroom",
-    "desk",
-    "team",
-    "editorial",
-    "editors",
-    "online",
-    "media",
-    "press",
-    "presse",
-    "wire",
-    "service",
-    "services",
-    "group",
-    "zeitung",
-    "times",
-    "magazine",
-    "magazin",
-    "radio",
-    "tv",
-    "digital",
-    "newsdesk",
-    "redacción",
-    "rédaction",
-    "redazione",
-    "nachrichten",
-    "agenturen",
-    "associated",
-    "reuters",
-    "bloomberg",
-    "xinhua",
-    "red",
+    "redaktion", "staff", "agency", "agencies", "agentur", "news", "newsroom", "desk", "team",
+    "editorial", "editors", "online", "media", "press", "presse", "wire", "service", "services",
+    "group", "zeitung", "times", "magazine", "magazin", "radio", "tv", "digital", "newsdesk",
+    "redacción", "rédaction", "redazione", "nachrichten", "agenturen", "associated", "reuters",
+    "bloomberg", "xinhua", "red",
 )
 ORG_WORDS = re.compile(rf"\b(?:{'|'.join(ORGANISATION_WORDS)})\b", re.IGNORECASE)
 # A single all-caps token this short is an agency code (AFP, DPA, AP, KNA, REUTERS).
@@ -226,71 +125,14 @@ AGENCY_CODE = re.compile(r"[A-Z]{2,8}")
 DOMAIN_LIKE = re.compile(r"\w\.[a-z]{2,}$", re.IGNORECASE)
 # Words of share buttons and menus that byline markup sometimes wraps.
 UI_WORDS = frozenset(
-    {
-        "twitter",
-        "facebook",
-        "instagram",
-        "linkedin",
-        "whatsapp",
-        "telegram",
-        "email",
-        "e-mail",
-        "mail",
-        "share",
-        "teilen",
-        "follow",
-        "folgen",
-        "more",
-        "mehr",
-        "print",
-        "drucken",
-        "login",
-        "logout",
-        "ausloggen",
-        "abonnieren",
-        "subscribe",
-        "profile",
-        "profil",
-        "alle",
-        "all",
-        "artikel",
-        "articles",
-        "posts",
-        "autor",
-        "author",
-        "autoren",
-        "authors",
-        "menu",
-        "home",
-    }
+    {"twitter", "facebook", "instagram", "linkedin", "whatsapp", "telegram", "email", "e-mail",
+     "mail", "share", "teilen", "follow", "folgen", "more", "mehr", "print", "drucken", "login",
+     "logout", "ausloggen", "abonnieren", "subscribe", "profile", "profil", "alle", "all",
+     "artikel", "articles", "posts", "autor", "author", "autoren", "authors", "menu", "home"}
 )
 NAME_PARTICLES = frozenset(
-    {
-        "van",
-        "von",
-        "der",
-        "den",
-        "de",
-        "da",
-        "del",
-        "della",
-        "di",
-        "du",
-        "la",
-        "le",
-        "bin",
-        "ibn",
-        "al",
-        "el",
-        "dos",
-        "das",
-        "do",
-        "ter",
-        "ten",
-        "zu",
-        "y",
-        "e",
-    }
+    {"van", "von", "der", "den", "de", "da", "del", "della", "di", "du", "la", "le", "bin",
+     "ibn", "al", "el", "dos", "das", "do", "ter", "ten", "zu", "y", "e"}
 )
 # What a person's name is: at most this long, this many words, none of these characters.
 MAX_PERSON_LEN = 50
@@ -309,18 +151,8 @@ MACHINE_LABEL = re.compile(
     r"[0-9a-f-]{16,}|\d+|.|[^\s]*_[^\s]*|[a-z0-9-]+(?:\.[a-z0-9-]+)+|.*:\S.*|\w[\w ]*: .*"
 )
 # "Category: Wine", "Subject: Justice": facet labels whose value is a topic.
-FACET_WORDS = (
-    "category",
-    "categories",
-    "subject",
-    "subjects",
-    "topic",
-    "topics",
-    "tag",
-    "tags",
-    "keyword",
-    "keywords",
-)
+FACET_WORDS = ("category", "categories", "subject", "subjects", "topic", "topics", "tag", "tags",
+               "keyword", "keywords")
 FACET_LABEL = re.compile(rf"(?:{'|'.join(FACET_WORDS)})\s*:\s*([^:]+)", re.IGNORECASE)
 # Internal classification codes (Reuters "AERO", "INDS08"): short all-caps tokens. A list of at
 # least MIN_CODE_LIST items, CODE_LIST_SHARE of them codes, is not keywords.

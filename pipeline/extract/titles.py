@@ -101,7 +101,7 @@ def _untruncated(title: str, others: list[tuple[str, str]]) -> tuple[str, str] |
     for source, other in others:
         if other.endswith(ELLIPSES) or other[: len(stem)].casefold() != folded:
             continue
-        if any(ch.isalnum() for ch in other[len(stem) :]):
+        if any(ch.isalnum() for ch in other[len(stem):]):
             return source, other
     return None
 
@@ -121,11 +121,8 @@ def _displayed_headline(
         return None
     site_keys = {name_key(s) for s in site_names if s}
     for name, other in others:
-        if (
-            name in DECLARED_TITLE_SOURCES
-            and _title_key(other) == shown
-            and not _names_site(other, site_keys)
-        ):
+        if (name in DECLARED_TITLE_SOURCES and _title_key(other) == shown
+                and not _names_site(other, site_keys)):
             return name, other
     return None
 
@@ -196,9 +193,6 @@ def headline(
     site_names.extend(categories)
     others = [(name, strip_site_name(t, site_names)) for name, t in title_candidates(page, sources)]
     return clean_title(
-        title,
-        site_names,
-        others,
-        source,
+        title, site_names, others, source,
         headline_text(page.title_tag) if page is not None else None,
     )
