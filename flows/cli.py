@@ -20,6 +20,7 @@ from flows.warehouse_cli import add_warehouse_commands, cmd_sql_at
 from pipeline.errors import NewsIngestError
 from pipeline.settings import Settings, env_name
 from pipeline.store import Warehouse, WarehouseError
+from pipeline.websub import push_polling
 
 STARTER_OPML = resources.files("pipeline").joinpath("starter_feeds.opml")
 # Options that override a setting: option dest -> Settings field.
@@ -152,7 +153,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_feeds_health(args: argparse.Namespace) -> int:
     with Warehouse(args.settings.warehouse, read_only=True, wait=args.settings.wait) as wh:
-        health = wh.feed_health()
+        health = wh.feed_health(push_polling(args.settings).silent_after)
     names = list(health[0]) if health else ["feed_id", "url", "state"]
     print(format_rows(names, [tuple(h.values()) for h in health], args.format))
     return 0

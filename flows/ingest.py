@@ -64,6 +64,7 @@ from pipeline.store import (
     writer_lock,
 )
 from pipeline.warehouse_ops import maintain_location, maintenance_report_lines
+from pipeline.websub import push_polling
 
 WarehousePath = Path | str  # a DuckDB file, or a `ducklake:` URL
 FEEDS_PER_WRITE = 250  # feed results gathered into one write step
@@ -368,7 +369,7 @@ def ingest(
         if feed_urls:
             write_warehouse(path, "register_feeds", run_id, list(feed_urls))
         with open_step(path) as wh:
-            feeds = wh.feed_states(feed_urls, due=mode == "scheduled")
+            feeds = wh.feed_states(feed_urls, mode == "scheduled", push_polling(settings))
             holds = retry_after_holds(wh, feeds, datetime.now(UTC))
         if holds:
             feeds = honour_retry_after(run_id, feeds, holds, force, per_feed, totals)

@@ -49,12 +49,14 @@ def start_local_server(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 def serve(settings: Settings, cron: str, maintenance_cron: str) -> None:
     """Serve `ingest` (due feeds, on `cron`) and `maintenance` (on `maintenance_cron`) until
-    interrupted. Uses PREFECT_API_URL when set, else starts a local Prefect server and stops it
-    on the way out."""
+    interrupted; with NEWS_INGEST_WEBSUB_CALLBACK_URL set, the WebSub callback endpoint too.
+    Uses PREFECT_API_URL when set, else starts a local Prefect server and stops it on the way
+    out."""
     from prefect import serve as prefect_serve
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from flows.ingest import ingest, maintenance
+    from flows.websub import WebSubService
 
     server: subprocess.Popen[bytes] | None = None
     api = os.environ.get("PREFECT_API_URL") or PREFECT_API_URL.value()
@@ -75,6 +77,8 @@ def serve(settings: Settings, cron: str, maintenance_cron: str) -> None:
         if isinstance(settings.warehouse, Path)
         else settings.warehouse  # a lake URL: the flow runs parse it as it is
     )
+    # WebSub pushes run the websub-push flow in this process, as they arrive.
+    websub = WebSubService(settings) if settings.websub_callback_url else None
     try:
         with temporary_settings(updates={PREFECT_API_URL: api}):
             scheduled = ingest.to_deployment(
@@ -89,8 +93,17 @@ def serve(settings: Settings, cron: str, maintenance_cron: str) -> None:
                 parameters={"warehouse": warehouse},
                 description="Checkpoint the warehouse and report failing feeds.",
             )
+            if websub is not None:
+                websub.start()
+                print(
+                    f"WebSub callbacks: {settings.websub_callback_url}/websub/..."
+                    f" (listening on {settings.websub_listen}:{settings.websub_port})",
+                    flush=True,
+                )
             prefect_serve(scheduled, nightly)  # type: ignore[arg-type]
     finally:
+        if websub is not None:
+            websub.stop()
         if server is not None:
             server.terminate()
             try:

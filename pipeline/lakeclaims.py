@@ -153,7 +153,11 @@ class SqliteKeyClaims:
 
     def __init__(self, path: str | Path, table: str = CLAIMS_TABLE, timeout: float = 60.0) -> None:
         self.table = _check_namespace(table)
-        self.con = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
+        # Not tied to its thread: a pooled lake session (pipeline/store/lakebackend.py) is used
+        # by one thread at a time, but not always the one that opened it (WebSub's worker).
+        self.con = sqlite3.connect(
+            str(path), timeout=timeout, isolation_level=None, check_same_thread=False
+        )
         self.con.execute("PRAGMA journal_mode=WAL")
         self.con.execute(
             f"CREATE TABLE IF NOT EXISTS {self.table} (namespace TEXT NOT NULL, key TEXT NOT NULL,"

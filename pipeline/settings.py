@@ -146,6 +146,38 @@ class Settings(BaseSettings):
         description="`backfill`: seconds between requests to one host (`--interval`;"
         " robots.txt may ask more)",
     )
+    websub_callback_url: str = Field(
+        "",
+        description="`serve`: the public base URL at which WebSub hubs reach our callback"
+        " endpoint (such as `https://ingest.example.org`; callbacks are `<url>/websub/<token>`);"
+        " empty turns WebSub off. Behind a reverse proxy: the URL the proxy answers at",
+    )
+    websub_listen: str = Field(
+        "127.0.0.1",
+        description="`serve`: the address the WebSub callback endpoint listens on (a reverse"
+        " proxy in front forwards to it; `0.0.0.0` to take hubs' requests directly)",
+    )
+    websub_port: int = Field(8085, description="`serve`: the WebSub callback endpoint's port")
+    websub_lease_seconds: int = Field(
+        864000, description="the lease asked of hubs (10 days); renewed at half of it"
+    )
+    websub_poll_interval: float = Field(
+        86400.0,
+        description="seconds between polls of a feed while its WebSub subscription is healthy"
+        " (at most daily by default: pushes bring its news)",
+    )
+    websub_silent_after: float = Field(
+        172800.0,
+        description="seconds without a push (or since verification) after which a hub counts as"
+        " silent and its feed returns to normal polling",
+    )
+    websub_max_push_bytes: int = Field(
+        5 * 1024 * 1024, description="the largest pushed feed body accepted (413 beyond it)"
+    )
+    websub_check_interval: float = Field(
+        60.0,
+        description="`serve`: seconds between looks for feeds to subscribe and leases to renew",
+    )
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -196,6 +228,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 "NEWS_INGEST_DASK_ADDRESS is set but NEWS_INGEST_TASK_RUNNER is not dask:"
                 " set NEWS_INGEST_TASK_RUNNER=dask to run on that cluster"
+            )
+        callback = self.websub_callback_url.strip()
+        if callback and not callback.lower().startswith(("http://", "https://")):
+            raise ValueError(
+                "NEWS_INGEST_WEBSUB_CALLBACK_URL must be an http(s) URL such as"
+                f" https://ingest.example.org, got {callback!r}"
             )
         return self
 

@@ -111,3 +111,43 @@ UNION ALL
 SELECT d.method, d.duplicate_of, d.article_id, NULL, NULL, a.url, NULL, d.similarity,
        d.containment, d.detected_at
 FROM article_duplicates d JOIN articles a USING (article_id);
+
+-- Freshness: each article's delay from publication to its first sighting (seen_delay_s) and to
+-- its stored row (delay_s), with how it arrived; articles without a publication date left out.
+CREATE OR REPLACE VIEW article_freshness AS
+SELECT a.article_id,
+       (SELECT min(e.feed_id) FROM feed_entries e WHERE e.article_id = a.article_id) AS feed_id,
+       coalesce(a.site_name, regexp_extract(a.url, '^https?://([^/]+)', 1)) AS source,
+       a.published_at, a.first_seen_at, a.fetched_at, a.arrived_via,
+       greatest(epoch(a.first_seen_at) - epoch(a.published_at), 0) AS seen_delay_s,
+       greatest(epoch(a.fetched_at) - epoch(a.published_at), 0) AS delay_s
+FROM articles a
+WHERE a.published_at IS NOT NULL AND a.published_at <= a.fetched_at;
+
+-- Publish-to-ingest delay per feed and way of arrival, p50/p90 in seconds.
+CREATE OR REPLACE VIEW freshness_by_feed AS
+SELECT f.feed_id, f.url, x.arrived_via, count(*) AS articles,
+       round(quantile_cont(x.delay_s, 0.5), 1) AS p50_delay_s,
+       round(quantile_cont(x.delay_s, 0.9), 1) AS p90_delay_s
+FROM article_freshness x JOIN feeds f USING (feed_id)
+GROUP BY ALL;
+
+-- The same per source (the site name, else the host).
+CREATE OR REPLACE VIEW freshness_by_source AS
+SELECT source, arrived_via, count(*) AS articles,
+       round(quantile_cont(delay_s, 0.5), 1) AS p50_delay_s,
+       round(quantile_cont(delay_s, 0.9), 1) AS p90_delay_s
+FROM article_freshness
+GROUP BY ALL;
+
+-- Push against poll, side by side, per source.
+CREATE OR REPLACE VIEW freshness_push_vs_poll AS
+SELECT source,
+       count(*) FILTER (WHERE arrived_via = 'push') AS pushed,
+       round(quantile_cont(delay_s, 0.5) FILTER (WHERE arrived_via = 'push'), 1) AS push_p50_s,
+       round(quantile_cont(delay_s, 0.9) FILTER (WHERE arrived_via = 'push'), 1) AS push_p90_s,
+       count(*) FILTER (WHERE arrived_via = 'poll') AS polled,
+       round(quantile_cont(delay_s, 0.5) FILTER (WHERE arrived_via = 'poll'), 1) AS poll_p50_s,
+       round(quantile_cont(delay_s, 0.9) FILTER (WHERE arrived_via = 'poll'), 1) AS poll_p90_s
+FROM article_freshness
+GROUP BY source;

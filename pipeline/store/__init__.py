@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from pipeline.records import (
     PendingPage,
     StoredPage,
 )
-from pipeline.store import articles, clusters, feeds, migrate, runs, versions
+from pipeline.store import articles, clusters, feeds, migrate, runs, versions, websub
 from pipeline.store import entries as feed_entries
 from pipeline.store.connection import (
     Backend,
@@ -43,6 +43,7 @@ from pipeline.store.lakebackend import (
 from pipeline.store.retry import MAX_PAGE_ATTEMPTS, page_retryable
 from pipeline.store.rows import article_row
 from pipeline.store.timing import observe_steps, timed_step
+from pipeline.websub import PushPolling, Subscription
 
 __all__ = [
     "MAX_PAGE_ATTEMPTS",
@@ -149,8 +150,13 @@ class Warehouse:
     def add_feeds(self, urls: Sequence[str], titles: Sequence[str | None] | None = None) -> int:
         return self._db.write_step(feeds.add_feeds, urls, titles)
 
-    def feed_states(self, urls: Sequence[str] | None = None, due: bool = False) -> list[FeedState]:
-        return self._db.write_step(feeds.feed_states, urls, due)
+    def feed_states(
+        self,
+        urls: Sequence[str] | None = None,
+        due: bool = False,
+        pushed: PushPolling | None = None,
+    ) -> list[FeedState]:
+        return self._db.write_step(feeds.feed_states, urls, due, pushed)
 
     def list_feeds(self) -> list[dict[str, Any]]:
         return feeds.list_feeds(self._db)
@@ -158,8 +164,19 @@ class Warehouse:
     def record_feed_results(self, run_id: int, results: list[FeedResult]) -> dict[str, int]:
         return self._db.write_step(feeds.record_feed_results, run_id, results)
 
-    def feed_health(self) -> list[dict[str, Any]]:
-        return feeds.feed_health(self._db)
+    def feed_health(self, silent_after: timedelta = timedelta(days=2)) -> list[dict[str, Any]]:
+        return feeds.feed_health(self._db, silent_after)
+
+    # -- WebSub ---------------------------------------------------------------------------------
+
+    def subscriptions(self, feed_ids: Sequence[int] | None = None) -> list[Subscription]:
+        return websub.subscriptions(self._db, feed_ids)
+
+    def save_subscriptions(self, subs: Sequence[Subscription], checked_at: datetime) -> None:
+        self._db.write_step(websub.save_subscriptions, subs, checked_at)
+
+    def record_push(self, feed_id: int, at: datetime, accepted: bool) -> None:
+        self._db.write_step(websub.record_push, feed_id, at, accepted)
 
     def start_run(self, mode: str = "manual") -> int:
         return self._db.write_step(runs.start_run, mode)

@@ -17,6 +17,7 @@ from pipeline.store.rows import article_row, version_row
 from pipeline.store.runs import insert_fetches
 from pipeline.store.schemas import ALIAS_SCHEMA, ARTICLE_SCHEMA, VERSION_SCHEMA
 from pipeline.store.versions import store_versions
+from pipeline.store.websub import stamp_arrivals
 
 
 def record_page_results(
@@ -142,6 +143,7 @@ def record_page_results(
                 ALIAS_SCHEMA,
             )
         link_entries(db, link_rows, failed_rows)
+        stamp_arrivals(db, [row["article_id"] for row in new_rows])
     refresh_band_index(db)
     return counts
 

@@ -14,6 +14,8 @@ from pipeline.store.connection import WarehouseConnection
 from pipeline.store.entries import identify_entries, store_entries
 from pipeline.store.runs import insert_fetches
 from pipeline.store.schemas import FEED_STATE_SCHEMA, POLL_SCHEMA
+from pipeline.store.websub import HUB_STATUS_SQL, hub_status_params
+from pipeline.websub import PushPolling
 
 
 def add_feeds(
@@ -48,16 +50,29 @@ def add_feeds(
 
 
 def feed_states(
-    db: WarehouseConnection, urls: Sequence[str] | None = None, due: bool = False
+    db: WarehouseConnection,
+    urls: Sequence[str] | None = None,
+    due: bool = False,
+    pushed: PushPolling | None = None,
 ) -> list[FeedState]:
     """The feeds to poll: the given URLs (registered first), or every active feed; with
-    `due`, only the active feeds whose next fetch time has come."""
+    `due`, only the active feeds whose next fetch time has come, less (with `pushed`) those
+    whose WebSub subscription is healthy and that were polled within its `poll_every`."""
     if due:
+        now = datetime.now(UTC)
+        pushed_rule, params = "", [now]
+        if pushed is not None:
+            pushed_rule = (
+                f" AND NOT EXISTS (SELECT 1 FROM websub_subscriptions s"
+                f" WHERE s.feed_id = feeds.feed_id AND ({HUB_STATUS_SQL}) = 'healthy'"
+                f" AND feeds.last_fetched_at > ?)"
+            )
+            params += hub_status_params(now, pushed.silent_after) + [now - pushed.poll_every]
         rows = db.con.execute(
             "SELECT feed_id, url, etag, last_modified FROM feeds WHERE active"
-            " AND (next_fetch_at IS NULL OR next_fetch_at <= ?) ORDER BY next_fetch_at NULLS"
-            " FIRST, feed_id",
-            [datetime.now(UTC)],
+            " AND (next_fetch_at IS NULL OR next_fetch_at <= ?)" + pushed_rule + " ORDER BY"
+            " next_fetch_at NULLS FIRST, feed_id",
+            params,
         ).fetchall()
     elif urls:
         add_feeds(db, urls)
@@ -113,7 +128,8 @@ def record_feed_results(
                 "site_url": r.parsed.site_url if r.parsed else None,
                 "etag": f.headers.get("etag") if f.ok and not failed else None,
                 "last_modified": f.headers.get("last-modified") if f.ok and not failed else None,
-                "keep_validators": f.status == 304 or failed,
+                # A push carries no validators of the feed as polled: keep the poll's.
+                "keep_validators": f.status == 304 or failed or f.kind == "push",
                 "last_status": f.status,
                 "last_error": r.error,
                 "failed": failed,
@@ -219,22 +235,29 @@ def schedule_feeds(db: WarehouseConnection, results: list[FeedResult], now: date
     db.con.unregister("_poll")
 
 
-def feed_health(db: WarehouseConnection) -> list[dict[str, Any]]:
-    """Each feed's polling state: ok, failing (backing off), retired (410) or new."""
+def feed_health(
+    db: WarehouseConnection, silent_after: timedelta = timedelta(days=2)
+) -> list[dict[str, Any]]:
+    """Each feed's polling state: ok, failing (backing off), retired (410) or new; and its
+    WebSub hub's status (pipeline.websub.health; NULL: not looked at for hubs yet)."""
     names, rows = db.query(
-        """
-        SELECT feed_id, url,
+        f"""
+        SELECT f.feed_id, url,
                CASE WHEN retired_at IS NOT NULL THEN 'retired'
                     WHEN NOT active THEN 'inactive'
                     WHEN last_fetched_at IS NULL THEN 'new'
                     WHEN consecutive_failures > 0 THEN 'failing'
                     ELSE 'ok' END AS state,
-               last_status, failure_kind, consecutive_failures, last_error,
+               last_status, failure_kind, consecutive_failures, f.last_error,
                last_fetched_at, next_fetch_at, round(poll_interval_s / 60.0, 1) AS every_min,
-               round(entries_per_day, 1) AS entries_per_day
-        FROM feeds WHERE url NOT LIKE 'backfill:%'
-        ORDER BY consecutive_failures DESC, feed_id
-        """
+               round(entries_per_day, 1) AS entries_per_day,
+               {HUB_STATUS_SQL} AS hub_status, s.pushes_received AS pushes,
+               s.last_push_at
+        FROM feeds f LEFT JOIN websub_subscriptions s ON s.feed_id = f.feed_id
+        WHERE url NOT LIKE 'backfill:%'
+        ORDER BY consecutive_failures DESC, f.feed_id
+        """,
+        hub_status_params(datetime.now(UTC), silent_after),
     )
     return [dict(zip(names, row, strict=True)) for row in rows]
 
