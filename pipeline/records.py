@@ -121,6 +121,7 @@ class Article:
     fallback_reason: str | None = None
     provenance: dict[str, str] = field(default_factory=dict)  # field -> source name
     extractor_version: str = ""
+    correction: str | None = None  # the JSON-LD `correction` notice (edit tracking)
     signature: bytes | None = None  # MinHash of the text (pipeline.neardup); None when too short
     shingles: int = 0
 
