@@ -170,3 +170,28 @@ class PageResult:
     fetch: Fetch
     article: Article | None = None
     error: str | None = None
+
+
+@dataclass
+class RevisitTarget:
+    """A watched article due for a revisit, with what its last fetch left to compare."""
+
+    article_id: int
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    title: str | None = None
+
+
+@dataclass
+class RevisitResult:
+    """A revisit's fetch, what it found (pipeline.revisit.outcome), the body's hash and, for
+    a changed page, its extraction."""
+
+    target: RevisitTarget
+    fetch: Fetch
+    outcome: str
+    body_hash: str | None = None
+    article: Article | None = None
+    error: str | None = None

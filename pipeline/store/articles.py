@@ -10,6 +10,7 @@ from pipeline.records import Article, PageResult
 from pipeline.store.aliases import alias_keys, lookup_keys
 from pipeline.store.clusters import cluster_articles, refresh_band_index
 from pipeline.store.connection import WarehouseConnection
+from pipeline.store.edits import watch_new
 from pipeline.store.entries import link_entries
 from pipeline.store.names import load_names
 from pipeline.store.retry import page_retryable
@@ -20,12 +21,12 @@ from pipeline.store.versions import store_versions
 
 
 def record_page_results(
-    db: WarehouseConnection, run_id: int, results: list[PageResult]
+    db: WarehouseConnection, run_id: int, results: list[PageResult], now: datetime | None = None
 ) -> dict[str, int]:
     """Store a batch of pages in one transaction: fetch rows; new articles with their
     authors, categories, tags, signature and cluster; new versions of known articles; URL
-    aliases; and the entries' links to their article."""
-    now = datetime.now(UTC)
+    aliases; and the entries' links to their article. `now`: the time recorded (a clock)."""
+    now = now or datetime.now(UTC)
     counts = {
         "pages_fetched": 0,
         "pages_failed": 0,
@@ -87,6 +88,7 @@ def record_page_results(
                 VERSION_SCHEMA,
             )
             load_names(db, new_rows, new_articles)
+            watch_new(db, new_rows)
         refreshed = [
             (r, fid)
             for r, fid in zip(results, fetch_ids, strict=True)
