@@ -209,6 +209,14 @@ class Warehouse:
         with self._db.transaction():
             return edits.plan_revisits(self._db, now, schedule, budget, per_host, all_watched)
 
+    def edit_counts(self, run_id: int) -> dict[str, int]:
+        """The run's new versions per kind of change: `edits_<kind>`."""
+        rows = self._db.con.execute(
+            "SELECT kind, count(*) FROM article_changes WHERE run_id = ? GROUP BY kind",
+            [run_id],
+        ).fetchall()
+        return {f"edits_{kind}": int(n) for kind, n in rows}
+
     def record_revisits(
         self, run_id: int, results: list[RevisitResult], now: datetime | None = None
     ) -> dict[str, int]:

@@ -10,7 +10,7 @@ from pipeline.records import Article, PageResult
 from pipeline.store.aliases import alias_keys, lookup_keys
 from pipeline.store.clusters import cluster_articles, refresh_band_index
 from pipeline.store.connection import WarehouseConnection
-from pipeline.store.edits import watch_new
+from pipeline.store.edits import page_validators, watch_new
 from pipeline.store.entries import link_entries
 from pipeline.store.names import load_names
 from pipeline.store.retry import page_retryable
@@ -64,6 +64,7 @@ def record_page_results(
         )
         new_rows: list[dict[str, Any]] = []
         new_articles: list[Article] = []
+        validators: dict[int, tuple[str | None, str | None, str | None]] = {}
         # One sequence query for the batch; ids left unused by duplicates are just gaps.
         spare_ids = iter(db.allocate("article_id", len(fresh)))
         for r, fetch_id in fresh:
@@ -76,6 +77,8 @@ def record_page_results(
             known[art.url_key] = article_id
             new_articles.append(art)
             new_rows.append(article_row(art, article_id, fetch_id, now, run_id))
+            if r.fetch.ok:  # what a revisit's conditional GET and body hash start from
+                validators[article_id] = page_validators(r.fetch)
             counts["articles_new"] += 1
             if art.source == "feed":
                 counts["fallbacks"] += 1
@@ -88,7 +91,7 @@ def record_page_results(
                 VERSION_SCHEMA,
             )
             load_names(db, new_rows, new_articles)
-            watch_new(db, new_rows)
+            watch_new(db, new_rows, validators)
         refreshed = [
             (r, fid)
             for r, fid in zip(results, fetch_ids, strict=True)

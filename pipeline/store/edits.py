@@ -46,6 +46,9 @@ REVISIT_SCHEMA = pa.schema(
         ("watched", pa.bool_()),
         ("last_changed_at", pa.timestamp("us", tz="UTC")),
         ("last_checked_at", pa.timestamp("us", tz="UTC")),
+        ("etag", pa.string()),
+        ("last_modified", pa.string()),
+        ("body_hash", pa.string()),
         ("revisits", pa.int32()),
         ("not_modified", pa.int32()),
     ]
@@ -178,13 +181,28 @@ def record_changes(
         )
 
 
-def watch_new(db: WarehouseConnection, rows: list[dict[str, Any]]) -> None:
-    """New articles start watched, last changed (and checked) at their first fetch."""
+def page_validators(fetch: Fetch) -> tuple[str | None, str | None, str | None]:
+    """A page fetch's ETag, Last-Modified and body hash: what its first revisit sends."""
+    digest = changes.body_hash(fetch.body) if fetch.body else None
+    return fetch.headers.get("etag"), fetch.headers.get("last-modified"), digest
+
+
+def watch_new(
+    db: WarehouseConnection,
+    rows: list[dict[str, Any]],
+    validators: dict[int, tuple[str | None, str | None, str | None]] | None = None,
+) -> None:
+    """New articles start watched, last changed (and checked) at their first fetch, with
+    their page's validators and body hash."""
     if not rows:
         return
+    validators = validators or {}
     watch = [
         {
             "article_id": r["article_id"],
+            "etag": validators.get(r["article_id"], (None, None, None))[0],
+            "last_modified": validators.get(r["article_id"], (None, None, None))[1],
+            "body_hash": validators.get(r["article_id"], (None, None, None))[2],
             "url": r["url"],
             "watched": True,
             "last_changed_at": r["fetched_at"],
