@@ -48,7 +48,7 @@ def fetch_revisit_batch(
                     result.fetch.body = result.fetch.raw_body = b""
                     continue
                 fetch, target = result.fetch, result.target
-                entry = Entry(guid=target.url, link=target.url, title=target.title)
+                entry = Entry(guid=target.url, link=target.url)
                 url = fetch.final_url or target.url
                 if extractor is None:
                     _extract(result, partial(extract_page, fetch.body, url, entry, fetch.headers))
