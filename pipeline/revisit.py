@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -103,7 +103,7 @@ class Plan:
 
 def plan(
     ids: npt.NDArray[np.int64],
-    hosts: Sequence[str] | npt.NDArray[np.object_],
+    hosts: Sequence[str] | npt.NDArray[Any],
     last_changed: npt.NDArray[np.float64],
     last_checked: npt.NDArray[np.float64],
     now: float,
@@ -128,7 +128,8 @@ def plan(
     # Most overdue first (stable: equal lateness keeps the input order).
     lateness = now - np.where(np.isnan(next_at), now, next_at)
     order = candidates[np.argsort(-lateness[candidates], kind="stable")]
-    host_codes = np.unique(np.asarray(hosts, dtype=object)[order], return_inverse=True)[1]
+    # Hosts as given (names, or integer codes, which are faster) mapped to small codes.
+    host_codes = np.unique(np.asarray(hosts)[order], return_inverse=True)[1]
     # Rank of each candidate within its host: a stable sort by host keeps lateness order.
     by_host = np.argsort(host_codes, kind="stable")
     sorted_codes = host_codes[by_host]
