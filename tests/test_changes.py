@@ -197,3 +197,19 @@ def test_change_counts_per_kind() -> None:
         compare(snap(), snap(text=BODY + "\nUpdate: the vote was confirmed by the region.")),
     ]
     assert change_counts(records) == {"edits_headline": 2, "edits_update": 1}
+
+
+def test_jsonld_correction_is_read_from_the_page() -> None:
+    from pipeline.extract import extract_article
+
+    html = (
+        b'<html><head><script type="application/ld+json">{"@type": "NewsArticle",'
+        b' "headline": "Council expands tram", "correction": {"@type": "CorrectionComment",'
+        b' "text": "An earlier version misstated the cost."}}</script></head><body><article>'
+        + b"".join(f"<p>{line}</p>".encode() for line in BODY.splitlines())
+        + b"</article></body></html>"
+    )
+    art = extract_article(html, "https://news.example/tram")
+    assert art.correction == "An earlier version misstated the cost."
+    plain = extract_article(html.replace(b'"correction"', b'"comment"'), "https://news.example/t")
+    assert plain.correction is None

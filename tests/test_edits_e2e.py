@@ -4,6 +4,8 @@ revisit schedule. Each kind of edit is caught and classified, and each kind of n
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -120,6 +122,20 @@ def test_edits_are_caught_and_classified(
         # The same feed again changes nothing.
         fifth = ingest(feed_urls=[site.url("/feed.xml")], warehouse=where)
         assert fifth.get("entries_changed", 0) == 0 and fifth.get("articles_updated", 0) == 0
+
+        # `news-ingest revisit --all-watched --format json`: every watched page, due or not.
+        cli = subprocess.run(
+            [sys.executable, "-m", "flows.cli", "revisit", "--warehouse", where,
+             "--all-watched", "--format", "json"],
+            capture_output=True, text=True, check=False, timeout=300,
+            env={**os.environ, "PREFECT_API_URL": prefect_server},
+        )  # fmt: skip
+        assert cli.returncode == 0, cli.stderr
+        report = json.loads(cli.stdout)
+        assert report["revisits"] == len(SCENARIOS) - 1 and report["articles_updated"] == 0
+        # The page the feed's signal fetched again kept its old validators: a 200, the
+        # same text, no version. The others answer 304.
+        assert report["revisits_unchanged"] == len(SCENARIOS) - 2
 
         revisit_log = site.log[requests_before:]
         page_paths = {p.path for p in pages.values()}
