@@ -10,7 +10,7 @@ from pipeline.records import Article, PageResult
 from pipeline.store.aliases import alias_keys, lookup_keys
 from pipeline.store.clusters import cluster_articles, refresh_band_index
 from pipeline.store.connection import WarehouseConnection
-from pipeline.store.edits import page_validators, watch_new
+from pipeline.store.edits import page_validators, refresh_validators, watch_new
 from pipeline.store.entries import link_entries
 from pipeline.store.names import load_names
 from pipeline.store.retry import page_retryable
@@ -98,6 +98,14 @@ def record_page_results(
             if r.page.article_id is not None
         ]
         counts["articles_updated"] = store_versions(db, refreshed, now, run_id)
+        refresh_validators(
+            db,
+            [
+                (r.page.article_id, r.fetch)
+                for r, _ in refreshed
+                if r.fetch.ok and r.page.article_id
+            ],
+        )
         fallback_ids = {row["article_id"] for row in new_rows if row["source"] == "feed"}
         alias_rows: dict[str, int] = {}
         link_rows = []

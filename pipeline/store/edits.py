@@ -217,6 +217,26 @@ def watch_new(
     db.con.unregister("_watch")
 
 
+def refresh_validators(db: WarehouseConnection, fetched: list[tuple[int, Fetch]]) -> None:
+    """A known article's page fetched again (its feed announced a change): the next revisit
+    sends this answer's validators, so an unchanged page then costs one 304."""
+    rows = []
+    for article_id, fetch in fetched:
+        etag, last_modified, digest = page_validators(fetch)
+        rows.append(
+            {"article_id": article_id, "etag": etag, "last_modified": last_modified,
+             "body_hash": digest, "unchanged": 0}
+        )  # fmt: skip
+    if not rows:
+        return
+    db.con.register("_fetched", pa.Table.from_pylist(rows, schema=VISIT_SCHEMA))
+    db.con.execute(
+        "UPDATE article_revisits SET etag = f.etag, last_modified = f.last_modified,"
+        " body_hash = f.body_hash FROM _fetched f WHERE article_revisits.article_id = f.article_id"
+    )
+    db.con.unregister("_fetched")
+
+
 def _epoch(column: pa.ChunkedArray) -> np.ndarray[Any, np.dtype[np.float64]]:
     micros = (
         column.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy(zero_copy_only=False)
