@@ -146,10 +146,6 @@ def plan(
     )
 
 
-def host_of(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
-
-
 def is_section_redirect(url: str, final_url: str | None) -> bool:
     """A page that now redirects to a section or home page (how sites take an article down):
     the final path is the root or a proper prefix of the article's path, on the same site."""
