@@ -12,6 +12,7 @@ from pathlib import Path
 
 from flows.api import ApiError, TemporaryServer, prefect_api
 from flows.args import iso_date
+from flows.edits_cli import add_edit_commands
 from flows.export_cli import add_export_commands
 from flows.output import FORMAT_HELP, FORMATS, report_json
 from flows.reports import format_rows, quiet_task_logs, reextract_line, summary_line
@@ -399,6 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_warehouse_commands(sub, [common])
     add_export_commands(sub, [common])
     add_search_commands(sub, [common])
+    add_edit_commands(sub, [common])
 
     demo = sub.add_parser(
         "demo", parents=[common], help="serve a generated news site on 127.0.0.1 and ingest it"

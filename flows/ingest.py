@@ -24,6 +24,7 @@ from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
 from flows.reports import log_progress, run_report_markdown
+from flows.revisits import track_edits
 from flows.runners import (
     CONCURRENT_BATCHES,
     SettingsTaskRunner,
@@ -241,6 +242,9 @@ def write_warehouse(
             return wh.add_backfill_entries(run_id, source, entries)
         if operation == "reextracted":
             return wh.record_reextraction(payload)
+        if operation == "revisit_results":  # flows/revisits.py
+            results, now = payload
+            return wh.record_revisits(run_id, results, now)
         if operation == "finish_run":
             counts, status, error = payload
             wh.finish_run(run_id, counts, status, error)
@@ -408,6 +412,10 @@ def ingest(
         if unwritten:
             _add(totals, write_warehouse(path, "feed_results", run_id, quote(unwritten)))
         fetch_and_load_pages(path, run_id, settings, fetcher, extractor, None, totals)
+        revisit = mode == "scheduled" and settings.revisit_in_ingest
+        track_edits(
+            path, run_id, settings, fetcher, extractor, totals, write_warehouse, revisit=revisit
+        )
     report(run_id, mode, totals, per_feed)
     return {"run_id": run_id, **totals}
 

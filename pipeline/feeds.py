@@ -267,6 +267,9 @@ def _make_entry(raw: Any, feed_url: str, now: datetime) -> Entry | None:
     summary = _text_or_none(raw.get("summary"))
     content = _longest_content(raw.get("content"))
     updated = _entry_date(raw, "updated", now)
+    if updated is None:
+        # dc:modified (the elements namespace; dcterms:modified feedparser reads as updated).
+        updated = _entry_date(raw, "dc_modified", now)
     # Atom feeds with only <updated> and RSS 1.0's dc:date (which feedparser files under
     # "updated") give no other date: that one is then the publication date too.
     published = _entry_date(raw, "published", now) or updated

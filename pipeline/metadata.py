@@ -123,6 +123,8 @@ class PageMetadata:
     # Names the page gives the article's publisher(s): JSON-LD Organization authors and
     # publishers, og:site_name... (lets the merger tell organisations from people).
     organizations: list[str] = field(default_factory=list)
+    # schema.org `correction` of the article's JSON-LD (text, or a CorrectionComment's text).
+    correction: str | None = None
 
     def source(self, name: str) -> Candidates | None:
         """The candidates of a source by its provenance name ("jsonld", "rel-tag", ...)."""
@@ -255,6 +257,28 @@ def _image_url(value: Any) -> str | None:
 def _article_score(obj: dict[str, Any]) -> int:
     """How much an article-typed object says: pages embed teasers of other articles too."""
     return sum(1 for key in ("headline", "datePublished", "author", "articleBody") if obj.get(key))
+
+
+def _correction_text(value: Any) -> str | None:
+    """schema.org `correction`: text, a CorrectionComment (its text or description) or a list."""
+    if isinstance(value, list):
+        texts = [t for t in (_correction_text(v) for v in value) if t]
+        return "\n".join(texts) or None
+    if isinstance(value, dict):
+        return clean_text(value.get("text")) or clean_text(value.get("description"))
+    return clean_text(value) if isinstance(value, str) else None
+
+
+def jsonld_correction(tree: Any) -> str | None:
+    """The correction notice the page's JSON-LD article carries, if any."""
+    for script in _JSONLD_XPATH(tree):
+        data = _load_json(script.text or "")
+        for obj in _walk(data) if data is not None else ():
+            if "correction" in obj:
+                text = _correction_text(obj["correction"])
+                if text:
+                    return text
+    return None
 
 
 def _jsonld_candidates(tree: Any, organizations: list[str]) -> Candidates:
@@ -514,6 +538,7 @@ def read_metadata(tree: Any, *, bylines: bool = True) -> PageMetadata:
         h1=_first_text(tree, "h1"),
         title_tag=_first_text(tree, "title"),
         organizations=dedupe(organizations),
+        correction=jsonld_correction(tree),
     )
 
 

@@ -121,6 +121,7 @@ class Article:
     fallback_reason: str | None = None
     provenance: dict[str, str] = field(default_factory=dict)  # field -> source name
     extractor_version: str = ""
+    correction: str | None = None  # the JSON-LD `correction` notice (edit tracking)
     signature: bytes | None = None  # MinHash of the text (pipeline.neardup); None when too short
     shingles: int = 0
 
@@ -167,5 +168,30 @@ class PageResult:
 
     page: PendingPage
     fetch: Fetch
+    article: Article | None = None
+    error: str | None = None
+
+
+@dataclass
+class RevisitTarget:
+    """A watched article due for a revisit, with what its last fetch left to compare."""
+
+    article_id: int
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    title: str | None = None
+
+
+@dataclass
+class RevisitResult:
+    """A revisit's fetch, what it found (pipeline.revisit.outcome), the body's hash and, for
+    a changed page, its extraction."""
+
+    target: RevisitTarget
+    fetch: Fetch
+    outcome: str
+    body_hash: str | None = None
     article: Article | None = None
     error: str | None = None

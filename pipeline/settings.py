@@ -14,6 +14,8 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from pipeline.revisit import DEFAULT_SCHEDULE, Schedule, parse_schedule
+
 ENV_PREFIX = "NEWS_INGEST_"
 DEFAULT_WAREHOUSE = Path("warehouse") / "news.duckdb"
 LAKE_PREFIX = "ducklake:"  # a warehouse URL naming a DuckLake (pipeline/lake.py)
@@ -141,6 +143,24 @@ class Settings(BaseSettings):
         " night, and once it exists every `run`, `backfill` and `reextract` folds its articles"
         " into it (`news-ingest search` also reads what arrived since)",
     )
+    revisit_schedule: str = Field(
+        DEFAULT_SCHEDULE,
+        description="edit tracking: when a published article is fetched again, keyed to the time"
+        " since it last changed, as `INTERVAL/UNTIL` tiers (NewsDiffs': every 15 min for 3 h,"
+        " hourly to a day, 3-hourly to a week, every 3 days to a month); past the last tier it"
+        " is no longer watched, and an edit puts it back on the first tier",
+    )
+    revisit_budget: int = Field(
+        500, description="edit tracking: pages revisited per run at most (the most overdue first)"
+    )
+    revisit_per_host: int = Field(
+        50, description="edit tracking: pages of one host revisited per run at most"
+    )
+    revisit_in_ingest: bool = Field(
+        True,
+        description="edit tracking: scheduled ingest runs (`serve`, `run --scheduled`) also"
+        " revisit the due articles; `news-ingest revisit` runs a pass on its own",
+    )
     backfill_interval: float = Field(
         1.0,
         description="`backfill`: seconds between requests to one host (`--interval`;"
@@ -184,6 +204,20 @@ class Settings(BaseSettings):
             super().__init__(**values)
         except ValidationError as exc:
             raise SettingsError(describe_errors(exc)) from None
+
+    @field_validator("revisit_schedule")
+    @classmethod
+    def _valid_schedule(cls, value: str) -> str:
+        try:
+            parse_schedule(value)
+        except ValueError as exc:
+            raise ValueError(f"{ENV_PREFIX}REVISIT_SCHEDULE: {exc}") from None
+        return value
+
+    @property
+    def schedule(self) -> Schedule:
+        """The revisit schedule, parsed."""
+        return parse_schedule(self.revisit_schedule)
 
     @field_validator("allow_hosts", mode="before")
     @classmethod

@@ -42,6 +42,8 @@ COMMAND_ARGS = {
     "export": ["out"],
     "import": ["out"],
     "search": ["words"],
+    "revisit": [],
+    "diff": ["1"],
     "demo": [],
 }
 

@@ -151,3 +151,21 @@ SELECT source,
        round(quantile_cont(delay_s, 0.9) FILTER (WHERE arrived_via = 'poll'), 1) AS poll_p90_s
 FROM article_freshness
 GROUP BY source;
+
+-- Edit tracking (issue 16): every headline rewrite, with the headline before and after.
+CREATE OR REPLACE VIEW headline_changes AS
+SELECT c.article_id,
+       coalesce(a.site_name, regexp_extract(a.url, '^https?://([^/]+)', 1)) AS outlet,
+       a.url, c.from_version, c.to_version, c.old_title, c.new_title, c.kind, c.detected_at
+FROM article_changes c JOIN articles a USING (article_id)
+WHERE list_contains(c.fields_changed, 'headline');
+
+-- Every correction, update or clarification notice found on a new version (visible paragraph
+-- or JSON-LD `correction`), with its text.
+CREATE OR REPLACE VIEW corrections AS
+SELECT c.article_id,
+       coalesce(a.site_name, regexp_extract(a.url, '^https?://([^/]+)', 1)) AS outlet,
+       a.url, a.title, c.notice_kind, c.notice_text, c.to_version, c.detected_at,
+       a.published_at
+FROM article_changes c JOIN articles a USING (article_id)
+WHERE c.notice_kind IS NOT NULL;

@@ -212,6 +212,7 @@ def extract_article(
         fallback_reason, text_source = "no-body-text", article.provenance["description"]
     article.source = source
     article.fallback_reason = fallback_reason
+    article.correction = page.correction
     if text:
         article.provenance["text"] = text_source
     return article

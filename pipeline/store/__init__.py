@@ -24,9 +24,22 @@ from pipeline.records import (
     FeedState,
     PageResult,
     PendingPage,
+    RevisitResult,
+    RevisitTarget,
     StoredPage,
 )
-from pipeline.store import articles, clusters, feeds, migrate, runs, versions, websub
+from pipeline.revisit import Schedule
+from pipeline.store import (
+    articles,
+    clusters,
+    edits,
+    feeds,
+    migrate,
+    revisits,
+    runs,
+    versions,
+    websub,
+)
 from pipeline.store import entries as feed_entries
 from pipeline.store.connection import (
     Backend,
@@ -202,9 +215,39 @@ class Warehouse:
     ) -> dict[str, int]:
         return self._db.write_step(feed_entries.add_backfill_entries, run_id, source, entries)
 
-    def record_page_results(self, run_id: int, results: list[PageResult]) -> dict[str, int]:
+    def record_page_results(
+        self, run_id: int, results: list[PageResult], now: datetime | None = None
+    ) -> dict[str, int]:
         with timed_step("record_pages", len(results)):
-            return self._db.write_step(articles.record_page_results, run_id, results)
+            return self._db.write_step(articles.record_page_results, run_id, results, now)
+
+    # -- edit tracking ----------------------------------------------------------------------------
+
+    def plan_revisits(
+        self,
+        now: datetime,
+        schedule: Schedule,
+        budget: int,
+        per_host: int,
+        all_watched: bool = False,
+    ) -> tuple[list[RevisitTarget], dict[str, int]]:
+        """The watched articles due for a revisit now (pipeline.revisit's schedule), those
+        past the window unwatched; with the plan's counts."""
+        with self._db.transaction():
+            return edits.plan_revisits(self._db, now, schedule, budget, per_host, all_watched)
+
+    def edit_counts(self, run_id: int) -> dict[str, int]:
+        """The run's new versions per kind of change: `edits_<kind>`."""
+        rows = self._db.con.execute(
+            "SELECT kind, count(*) FROM article_changes WHERE run_id = ? GROUP BY kind",
+            [run_id],
+        ).fetchall()
+        return {f"edits_{kind}": int(n) for kind, n in rows}
+
+    def record_revisits(
+        self, run_id: int, results: list[RevisitResult], now: datetime | None = None
+    ) -> dict[str, int]:
+        return self._db.write_step(revisits.record_revisits, run_id, results, now)
 
     def stored_pages(
         self,

@@ -10,6 +10,7 @@ from pipeline.records import Article, PageResult
 from pipeline.store.aliases import alias_keys, lookup_keys
 from pipeline.store.clusters import cluster_articles, refresh_band_index
 from pipeline.store.connection import WarehouseConnection
+from pipeline.store.edits import page_validators, refresh_validators, watch_new
 from pipeline.store.entries import link_entries
 from pipeline.store.names import load_names
 from pipeline.store.retry import page_retryable
@@ -21,12 +22,12 @@ from pipeline.store.websub import stamp_arrivals
 
 
 def record_page_results(
-    db: WarehouseConnection, run_id: int, results: list[PageResult]
+    db: WarehouseConnection, run_id: int, results: list[PageResult], now: datetime | None = None
 ) -> dict[str, int]:
     """Store a batch of pages in one transaction: fetch rows; new articles with their
     authors, categories, tags, signature and cluster; new versions of known articles; URL
-    aliases; and the entries' links to their article."""
-    now = datetime.now(UTC)
+    aliases; and the entries' links to their article. `now`: the time recorded (a clock)."""
+    now = now or datetime.now(UTC)
     counts = {
         "pages_fetched": 0,
         "pages_failed": 0,
@@ -64,6 +65,7 @@ def record_page_results(
         )
         new_rows: list[dict[str, Any]] = []
         new_articles: list[Article] = []
+        validators: dict[int, tuple[str | None, str | None, str | None]] = {}
         # One sequence query for the batch; ids left unused by duplicates are just gaps.
         spare_ids = iter(db.allocate("article_id", len(fresh)))
         for r, fetch_id in fresh:
@@ -76,6 +78,8 @@ def record_page_results(
             known[art.url_key] = article_id
             new_articles.append(art)
             new_rows.append(article_row(art, article_id, fetch_id, now, run_id))
+            if r.fetch.ok:  # what a revisit's conditional GET and body hash start from
+                validators[article_id] = page_validators(r.fetch)
             counts["articles_new"] += 1
             if art.source == "feed":
                 counts["fallbacks"] += 1
@@ -88,12 +92,21 @@ def record_page_results(
                 VERSION_SCHEMA,
             )
             load_names(db, new_rows, new_articles)
+            watch_new(db, new_rows, validators)
         refreshed = [
             (r, fid)
             for r, fid in zip(results, fetch_ids, strict=True)
             if r.page.article_id is not None
         ]
         counts["articles_updated"] = store_versions(db, refreshed, now, run_id)
+        refresh_validators(
+            db,
+            [
+                (r.page.article_id, r.fetch)
+                for r, _ in refreshed
+                if r.fetch.ok and r.page.article_id
+            ],
+        )
         fallback_ids = {row["article_id"] for row in new_rows if row["source"] == "feed"}
         alias_rows: dict[str, int] = {}
         link_rows = []

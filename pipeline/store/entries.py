@@ -22,6 +22,15 @@ from pipeline.store.schemas import (
 )
 from pipeline.urls import url_key
 
+# A stored entry (feed_entries) against the same entry listed again (b): the feed says the
+# article changed. Titles and summaries compare with surrounding whitespace trimmed.
+CHANGE_SIGNAL = """
+    b.updated_at > coalesce(feed_entries.updated_at, '-infinity'::TIMESTAMPTZ)
+    OR b.published_at > feed_entries.published_at
+    OR trim(b.title) <> trim(coalesce(feed_entries.title, ''))
+    OR trim(b.summary) <> trim(coalesce(feed_entries.summary, ''))
+"""
+
 
 def identify_entries(
     db: WarehouseConnection, results: list[FeedResult], now: datetime, run_id: int
@@ -146,20 +155,25 @@ def store_entries(
             "SELECT count(*) FROM _entries b JOIN feed_entries e"
             " ON e.feed_id = b.feed_id AND e.entry_key = b.entry_key",
         )
-        # An entry whose feed `updated` date moved is fetched again (a new version),
-        # with a fresh count of attempts; the others are left as they are, so the same
-        # input twice changes nothing.
-        con.execute(
-            """
-            UPDATE feed_entries SET updated_at = b.updated_at, title = b.title,
-                summary = b.summary, content = b.content,
+        # An entry whose feed announces a change is fetched again (a new version, if the
+        # page changed), with a fresh count of attempts: its `updated` date (Atom, or
+        # atom:updated / dc:modified inside RSS, JSON Feed's date_modified) moved or
+        # appeared, its pubDate moved later, or its title or summary changed. The others are
+        # left as they are, so the same input twice changes nothing.
+        counts["entries_changed"] = db.scalar(
+            f"""
+            UPDATE feed_entries SET updated_at = coalesce(b.updated_at, feed_entries.updated_at),
+                published_at = greatest(b.published_at, feed_entries.published_at),
+                title = coalesce(b.title, feed_entries.title),
+                summary = coalesce(b.summary, feed_entries.summary),
+                content = coalesce(b.content, feed_entries.content),
                 refetch = feed_entries.article_id IS NOT NULL,
                 page_attempts = CASE WHEN feed_entries.article_id IS NOT NULL THEN 0
                                      ELSE feed_entries.page_attempts END
             FROM _entries b
             WHERE feed_entries.feed_id = b.feed_id
               AND feed_entries.entry_key = b.entry_key
-              AND b.updated_at > feed_entries.updated_at
+              AND ({CHANGE_SIGNAL})
             """
         )
         db.insert_new(

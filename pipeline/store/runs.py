@@ -26,6 +26,10 @@ RUN_COUNTS = frozenset(
         "fallbacks",
         "duplicates",
         "articles_reextracted",
+        "entries_changed",
+        "revisits",
+        "revisits_unchanged",
+        "articles_removed",
     }
 )
 # The tables Warehouse.counts() reports.

@@ -9,8 +9,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline import neardup
+from pipeline import changes, neardup
 from pipeline.records import Article, Entry, PageResult, StoredPage
+from pipeline.store import edits
 from pipeline.store.clusters import (
     indexed_hashes,
     remember_hashes,
@@ -39,11 +40,13 @@ REEXTRACT_FIELDS = (
 def store_versions(
     db: WarehouseConnection, refreshed: list[tuple[PageResult, int]], now: datetime, run_id: int
 ) -> int:
-    """Pages fetched again for a known article (its feed entry was updated, or it holds
-    the feed text of a page that had failed): a changed text becomes the article's next
-    version (articles holds the latest); an unchanged one changes nothing, except that an
-    article built from feed text always takes the page's extraction (source 'page'), a
-    new version only if the text differs. Returns how many articles changed."""
+    """Pages fetched again for a known article (its feed announced a change, a revisit found
+    new bytes, or it holds the feed text of a page that had failed). pipeline.changes judges
+    each against the stored version: a real change becomes the article's next version
+    (articles holds the latest) with its `article_changes` row; noise, a short text seen once
+    and a flip-flop change nothing. An article built from feed text always takes the page's
+    extraction (source 'page'), a new version only if the text differs. Returns how many
+    articles changed."""
     candidates = [
         (r, fid) for r, fid in refreshed if r.article is not None and r.article.source == "page"
     ]
@@ -58,23 +61,40 @@ def store_versions(
             [ids],
         ).fetchall()
     }
+    snapshots = edits.stored_snapshots(db, ids)
     changed: dict[int, tuple[Article, int, int]] = {}
     upgraded: list[int] = []
     new_versions: set[int] = set()
+    change_rows: list[dict[str, Any]] = []
+    short_seen: dict[int, str] = {}
     for r, fetch_id in candidates:
         art, article_id = r.article, r.page.article_id
         assert art is not None and article_id is not None
         old = current.get(article_id)
         if old is None or article_id in changed:
             continue
-        same_text = old[0] == art.content_hash
         if old[2] == "feed":
+            # Feed text replaced by the page's extraction: no edit of the article's own.
             upgraded.append(article_id)
-        elif same_text:
-            continue
+            same_text = old[0] == art.content_hash
+        else:
+            stored, earlier, pending_short = snapshots[article_id]
+            new = edits.snapshot_of(art)
+            verdict = changes.judge(stored, new, earlier=earlier, pending_short=pending_short)
+            if verdict.outcome == "short" and verdict.short_fingerprint:
+                short_seen[article_id] = verdict.short_fingerprint
+            if verdict.outcome != "version" or verdict.change is None:
+                continue
+            same_text = False
+            change_rows.append(
+                edits.change_row(
+                    article_id, old[1] + 1, verdict.change, stored, new, now, run_id
+                )
+            )
         if not same_text:
             new_versions.add(article_id)
         changed[article_id] = (art, fetch_id, old[1] + (0 if same_text else 1))
+    edits.record_changes(db, change_rows, short_seen, now)
     if not changed:
         return 0
     rows = []
@@ -88,6 +108,7 @@ def store_versions(
         """
         UPDATE articles SET title = u.title, text = u.text, description = u.description,
             modified_at = coalesce(u.modified_at, articles.modified_at),
+            image = coalesce(u.image, articles.image),
             content_hash = u.content_hash, fetched_at = u.fetched_at, fetch_id = u.fetch_id,
             extractor_version = u.extractor_version, provenance = u.provenance,
             version = u.version
