@@ -33,6 +33,7 @@ from flows.runners import (
     tasks_run_here,
     thread_runner,
 )
+from flows.search_upkeep import rebuild_search, refresh_search
 from pipeline.batches import (
     ExtractPool,
     fetch_feed_batch,
@@ -51,9 +52,6 @@ from pipeline.discover import (
 from pipeline.fetch import Fetcher
 from pipeline.records import Article, Entry, FeedState
 from pipeline.schedule import failure_kind, retry_after_holds
-from pipeline.search import FRESH_MARGIN
-from pipeline.search import build_index as build_search_index
-from pipeline.search import refresh_index as refresh_search_index
 from pipeline.settings import Settings
 from pipeline.store import (
     FeedResult,
@@ -134,7 +132,7 @@ def recorded_run(
         try:
             yield run_id, totals, extractor
             write_warehouse(path, "finish_run", run_id, (totals, "completed", None))
-            refresh_search(path, settings, logger, run_id)
+            refresh_search(path, settings, logger, run_id, mode)
         except BaseException as exc:
             write_warehouse(path, "finish_run", run_id, (totals, "failed", str(exc)[:500]))
             raise
@@ -153,22 +151,6 @@ def recorded_run(
             sections.longest_wait_s,
             sections.held_s,
         )
-
-
-def refresh_search(path: WarehousePath, settings: Settings, logger: Any, run_id: int) -> None:
-    """Fold the run's articles into this machine's search index, when there is one. A file's
-    writer lock is held: every article fetched so far is committed, so no margin is kept."""
-    if not settings.search_index:
-        return
-    try:
-        with open_step(path) as wh:
-            margin = FRESH_MARGIN if wh.location.is_lake else timedelta(0)
-            stats = refresh_search_index(wh, margin=margin)
-    except Exception as exc:  # the articles are stored; search scans them until the next build
-        logger.warning("run %d: search index not refreshed: %s", run_id, exc)
-        return
-    if stats is not None:
-        logger.info("run %d: %s", run_id, stats.line())
 
 
 def run_name() -> str:
@@ -444,10 +426,13 @@ def reextract(
         logger.info("run %d: re-extracting %d stored pages", run_id, len(stored))
         started, done = time.monotonic(), 0
         batches = _chunks(stored, settings.page_batch)
+        rewritten: list[int] = []  # their text changed with no new fetch: the index is told
         for size, results in _reextracted(batches, settings, extractor):
             done += size
             _add(totals, write_warehouse(path, "reextracted", run_id, quote(results)))
+            rewritten += [article_id for article_id, _ in results]
             _progress(logger, run_id, done, len(stored), started)
+        refresh_search(path, settings, logger, run_id, "reextract", rewritten)
     report(run_id, "reextract", totals, [])
     return {"run_id": run_id, **totals}
 
@@ -491,8 +476,7 @@ def maintenance(warehouse: str | None = None) -> dict[str, int]:
         if wh.refresh_band_index(force=True):
             logger.info("maintenance: band index rebuilt, %d band rows", wh.bands.rows)
         if settings.search_index:
-            margin = FRESH_MARGIN if wh.location.is_lake else timedelta(0)
-            lake_lines.append(build_search_index(wh, margin=margin).line())
+            lake_lines.append(rebuild_search(wh))
             logger.info("maintenance: %s", lake_lines[-1])
         health = wh.feed_health()
     export_lines = nightly_export(settings)

@@ -17,9 +17,10 @@ script are kept, and Chinese, Japanese and Thai (written without spaces) become 
 bigrams. A query word is stemmed once per stemmer in the index, and matched only against
 documents of that stemmer.
 
-Fresh without rebuilding on every ingest: the nightly maintenance rebuilds the index, and
-`bm25` also scores, on the fly, the articles that arrived or changed since it was built
-(article_id above the index's, or fetched_at after its build). Figures: docs/operations.md.
+Fresh without waiting: the nightly maintenance rebuilds the index, every run folds the
+articles it stored into it when it ends (`refresh_index`), and `bm25` also scores, on the fly,
+the articles that arrived or changed since (article_id above the index's, or fetched_at after
+its `built_at`). Figures: docs/operations.md.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -253,7 +254,8 @@ def refresh_statements(tmp_path: Path, covered_to: datetime, changed: bool) -> l
         f"""CREATE OR REPLACE TEMP TABLE search_fresh AS
             SELECT a.article_id, {s}.stemmer(a.language) AS stemmer, a.title, a.text
             FROM articles a, {s}.index_info i
-            WHERE a.article_id > i.max_article_id OR a.fetched_at > i.built_at""",
+            WHERE a.article_id > i.max_article_id OR a.fetched_at > i.built_at
+               OR a.article_id IN (SELECT article_id FROM search_also)""",
         f"CREATE OR REPLACE TEMP TABLE search_tokens AS {tokens_sql('search_fresh')}",
         *(
             [
@@ -293,6 +295,7 @@ def refresh_statements(tmp_path: Path, covered_to: datetime, changed: bool) -> l
         "DROP TABLE search_fresh",
         "DROP TABLE search_tokens",
         "DROP TABLE search_documents",
+        "DROP TABLE search_also",
         f"DETACH {ALIAS}",
     ]
 
@@ -518,12 +521,16 @@ class RefreshStats:
 
 
 def refresh_index(
-    wh: Warehouse, now: datetime | None = None, margin: timedelta = FRESH_MARGIN
+    wh: Warehouse,
+    now: datetime | None = None,
+    margin: timedelta = FRESH_MARGIN,
+    article_ids: Sequence[int] = (),
 ) -> RefreshStats | None:
     """Fold the articles that arrived or changed since the index was built (or last
-    refreshed) into it: a copy is updated and swapped in, so searches never wait. An ingest
-    calls it after its run; None when there is no index, nothing arrived, or another process
-    on this machine is building or refreshing it. `wh` as for build_index."""
+    refreshed) into it, and `article_ids` (rewritten in place, as a reextract does, with no
+    new fetch): a copy is updated and swapped in, so searches never wait. Runs call it when
+    they end; None when there is no index, nothing arrived, or another process on this
+    machine is building or refreshing it. `wh` as for build_index."""
     path = wh.search_index_path
     if not path.exists():
         return None
@@ -535,10 +542,11 @@ def refresh_index(
             row = con.execute("SELECT built_at, max_article_id FROM index_info").fetchone()
         assert row is not None
         built_at, max_article_id = row
+        ids = sorted(set(article_ids))
         counted = wh.sql(
             "SELECT count(*), count(*) FILTER (WHERE article_id <= ?) FROM articles"
-            " WHERE article_id > ? OR fetched_at > ?",
-            [max_article_id, max_article_id, built_at],
+            " WHERE article_id > ? OR fetched_at > ? OR article_id IN (SELECT unnest(?))",
+            [max_article_id, max_article_id, built_at, ids],
         )
         articles, changed = (int(n) for n in counted[0])
         if not articles:
@@ -548,6 +556,10 @@ def refresh_index(
             leftover.unlink(missing_ok=True)
         shutil.copyfile(path, tmp)
         covered_to = (now or datetime.now(UTC)) - margin
+        wh.execute(
+            "CREATE OR REPLACE TEMP TABLE search_also AS SELECT unnest(?::BIGINT[]) AS article_id",
+            [ids],
+        )
         _run_into(wh, refresh_statements(tmp, covered_to, changed > 0), tmp)
         replace_index(tmp, path)
         return RefreshStats(articles, changed, time.perf_counter() - began)

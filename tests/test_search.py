@@ -352,6 +352,16 @@ def test_a_refresh_leaves_the_index_a_rebuild_would(warehouse_at: Any) -> None:
             "SELECT count(*) FROM articles, search.index_info i"
             " WHERE article_id > i.max_article_id OR fetched_at > i.built_at"
         ) == [(0,)]
+        # Rewritten in place with no new fetch (as a reextract does): only named ids are seen.
+        wh.execute("UPDATE articles SET text = 'A lighthouse museum opened.' WHERE title = 'first'")
+        (first_id,) = wh.sql("SELECT article_id FROM articles WHERE title = 'first'")[0]
+        assert refresh_index(wh, margin=timedelta(0)) is None
+        stats = refresh_index(wh, margin=timedelta(0), article_ids=[first_id])
+        assert stats is not None and (stats.articles, stats.changed) == (1, 1)
+        refreshed = index_contents(wh.search_index_path)
+        build_index(wh, margin=timedelta(0))
+        assert index_contents(wh.search_index_path) == refreshed
+        assert [h["title"] for h in search(wh, "museum", SearchFilters())] == ["first"]
 
 
 def test_an_ingest_run_folds_its_articles_into_the_index(
