@@ -60,6 +60,28 @@ def test_subscriptions_round_trip_and_push_counts(wh: Warehouse) -> None:
     assert health[b.feed_id]["hub_status"] == "none"
 
 
+def test_saving_a_renewal_keeps_the_push_counts(wh: Warehouse) -> None:
+    """The service saves from its in-memory copy (counters as loaded); the counts and the
+    last push that record_push wrote meanwhile survive a renewal and a re-verification."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    (a,) = wh.feed_states(["https://a.example/feed"])
+    sub = verified(a.feed_id, now)
+    wh.save_subscriptions([sub], now)
+    wh.record_push(a.feed_id, now + timedelta(seconds=5), accepted=True)
+    wh.record_push(a.feed_id, now + timedelta(seconds=6), accepted=True)
+    wh.record_push(a.feed_id, now + timedelta(seconds=7), accepted=False)
+    later = now + timedelta(hours=12)
+    renewed = websub.renewal(sub, later)
+    wh.save_subscriptions([renewed], later)
+    reverified = replace(renewed, verified_at=later, expires_at=later + timedelta(days=1))
+    wh.save_subscriptions([reverified], later)
+    (got,) = wh.subscriptions([a.feed_id])
+    assert (got.pushes_received, got.pushes_rejected) == (2, 1)
+    assert got.last_push_at == now + timedelta(seconds=6)
+    assert (got.requested_at, got.verified_at) == (later, later)
+    assert wh.sql("SELECT count(*), max(checked_at) FROM websub_subscriptions") == [(1, later)]
+
+
 def test_healthy_subscription_polls_daily_and_a_silent_hub_polls_normally(wh: Warehouse) -> None:
     now = datetime.now(UTC)
     a, b, c = wh.feed_states([f"https://{x}.example/feed" for x in "abc"])
