@@ -24,6 +24,7 @@ from pipeline.websub import (
 )
 
 Clock = Callable[[], datetime]
+FAILED = "failed"  # the inbox's folder of pushes that could not be loaded
 
 
 def utc_now() -> datetime:
@@ -77,8 +78,29 @@ class Push:
         return self.body_path.read_bytes()
 
     def remove(self) -> None:
-        self.body_path.unlink(missing_ok=True)
+        # The metadata first: a crash in between leaves a stray body, never a push without one.
         self.spool.unlink(missing_ok=True)
+        self.body_path.unlink(missing_ok=True)
+
+    def fail(self) -> Path:
+        """Move the push out of the inbox into its `failed/` folder (kept to look at, never
+        retried); the metadata file's new path."""
+        return fail_spool(self.spool)
+
+
+class SpoolError(ValueError):
+    """A spooled push that cannot be loaded (its metadata unreadable, its body missing, its
+    feed removed); the message says which."""
+
+
+def fail_spool(spool: Path) -> Path:
+    """Move a spooled push (metadata and body, whichever exist) to `<inbox>/failed/`."""
+    failed_dir = spool.parent / FAILED
+    failed_dir.mkdir(parents=True, exist_ok=True)
+    for path in (spool.with_suffix(".body"), spool):
+        if path.exists():
+            path.replace(failed_dir / path.name)
+    return failed_dir / spool.name
 
 
 def spool_push(
@@ -103,22 +125,38 @@ def spool_push(
 
 
 def read_push(spool: Path) -> Push:
-    meta = json.loads(spool.read_text("utf-8"))
-    return Push(
-        feed_id=int(meta["feed_id"]),
-        topic=str(meta["topic"]),
-        content_type=str(meta["content_type"]),
-        received_at=datetime.fromisoformat(meta["received_at"]),
-        spool=spool,
-    )
+    """The push spooled at `spool`. FileNotFoundError when it is gone (loaded already);
+    SpoolError when it cannot be loaded."""
+    try:
+        meta = json.loads(spool.read_text("utf-8"))
+        push = Push(
+            feed_id=int(meta["feed_id"]),
+            topic=str(meta["topic"]),
+            content_type=str(meta["content_type"]),
+            received_at=datetime.fromisoformat(meta["received_at"]),
+            spool=spool,
+        )
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SpoolError(f"unreadable push metadata {spool.name}: {exc}") from exc
+    if not push.body_path.is_file():
+        raise SpoolError(f"push {spool.name} has no body file")
+    return push
 
 
-def spooled_pushes(inbox: Path) -> list[Push]:
-    """Pushes accepted but not yet loaded (a run killed, a restart), oldest first."""
-    return sorted(
-        (read_push(p) for p in inbox.glob("*.json")) if inbox.is_dir() else [],
-        key=lambda push: push.received_at,
-    )
+def spooled_pushes(inbox: Path, on_failed: Callable[[Path, str], None]) -> list[Push]:
+    """Pushes accepted but not yet loaded (a run killed, a restart), oldest first. One that
+    cannot be read is moved to the `failed/` folder and passed to `on_failed` with why."""
+    pushes: list[Push] = []
+    for spool in sorted(inbox.glob("*.json")) if inbox.is_dir() else []:
+        try:
+            pushes.append(read_push(spool))
+        except FileNotFoundError:
+            continue  # loaded meanwhile
+        except SpoolError as exc:
+            on_failed(fail_spool(spool), str(exc))
+    return sorted(pushes, key=lambda push: push.received_at)
 
 
 class CallbackServer:

@@ -414,3 +414,41 @@ def test_a_spooled_push_is_loaded_after_a_restart_and_twice_stores_nothing_twice
     assert articles == (2, 2) and entries == 2
     assert list(inbox.glob("*")) == []
     assert world.subscription(url).pushes_received == 2
+
+
+def test_unloadable_pushes_go_to_failed_and_a_push_queued_twice_loads_once(world: World) -> None:
+    """A spooled push whose feed was removed, one without its body and one with garbled
+    metadata are moved to the inbox's failed/ folder at start (not retried at every start);
+    a push queued twice (the start-up scan and the endpoint) is loaded once."""
+    from flows.websub import websub_push
+    from pipeline.websub import new_subscription
+    from pipeline.websub_callback import spool_push
+
+    url = world.feed("/atom.xml")
+    feed_id = world.scalar("SELECT feed_id FROM feeds")
+    inbox = world.settings.archive_path / "websub-inbox"
+    now = datetime.now(UTC)
+    sub = new_subscription(feed_id, world.hub.url, url, 100, now)
+    good = spool_push(
+        inbox, sub, atom(url, world.hub.url, range(1, 3)), "application/atom+xml", now
+    )
+    assert websub_push(spool=str(good.spool), warehouse=str(world.db))["articles_new"] == 2
+    assert websub_push(spool=str(good.spool), warehouse=str(world.db)) == {}
+
+    gone = new_subscription(feed_id + 1000, world.hub.url, url, 100, now)
+    removed = spool_push(inbox, gone, atom(url, None, range(3, 4)), "application/atom+xml", now)
+    bodyless = spool_push(inbox, sub, atom(url, None, range(4, 5)), "application/atom+xml", now)
+    bodyless.body_path.unlink()
+    (inbox / "garbled.json").write_text("{not json", "utf-8")
+    for _ in range(2):  # the second start finds nothing left to retry
+        service = world.service()
+        try:
+            service.wait_idle()
+        finally:
+            service.stop()
+    assert sorted(p.name for p in inbox.iterdir()) == ["failed"]
+    assert sorted(p.name for p in (inbox / "failed").iterdir()) == sorted(
+        [removed.spool.name, removed.body_path.name, bodyless.spool.name, "garbled.json"]
+    )
+    assert world.scalar("SELECT count(*) FROM runs") == 1
+    assert world.scalar("SELECT count(*) FROM articles") == 2
