@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from pipeline.websub import (
@@ -25,6 +26,11 @@ from pipeline.websub import (
 
 Clock = Callable[[], datetime]
 FAILED = "failed"  # the inbox's folder of pushes that could not be loaded
+# A request's socket timeout: a client trickling its body is cut off after this long idle.
+REQUEST_TIMEOUT = 30.0
+# Requests handled at once; one more is answered 503 (a hub retries) instead of taking a thread.
+MAX_HANDLERS = 16
+BUSY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 
 def utc_now() -> datetime:
@@ -159,6 +165,38 @@ def spooled_pushes(inbox: Path, on_failed: Callable[[Path, str], None]) -> list[
     return sorted(pushes, key=lambda push: push.received_at)
 
 
+class BoundedHTTPServer(ThreadingHTTPServer):
+    """A threaded HTTP server with at most `max_handlers` requests in hand at once: one more is
+    answered 503 at once and closed, so slow clients cannot take every thread."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: Any, max_handlers: int) -> None:
+        super().__init__(address, handler)
+        self._slots = threading.BoundedSemaphore(max_handlers)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            try:
+                request.settimeout(1.0)
+                request.sendall(BUSY)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
 class CallbackServer:
     """The endpoint: GET /websub/<token> answers intent verifications; POST /websub/<token>
     takes pushes. `on_verified` gets a subscription the hub verified or denied; `on_push` a
@@ -175,14 +213,16 @@ class CallbackServer:
         on_push: Callable[[Push], None],
         on_rejected: Callable[[Subscription, str], None],
         clock: Clock = utc_now,
+        request_timeout: float = REQUEST_TIMEOUT,
+        max_handlers: int = MAX_HANDLERS,
     ) -> None:
         self.book = book
+        self.request_timeout = request_timeout
         self.inbox = inbox
         self.max_bytes = max_bytes
         self.on_verified, self.on_push, self.on_rejected = on_verified, on_push, on_rejected
         self.clock = clock
-        self._server = ThreadingHTTPServer((listen, port), self._handler())
-        self._server.daemon_threads = True
+        self._server = BoundedHTTPServer((listen, port), self._handler(), max_handlers)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="websub-callback", daemon=True
         )
@@ -204,6 +244,7 @@ class CallbackServer:
 
         class Handler(BaseHTTPRequestHandler):
             server_version = "news-ingest-websub"
+            timeout = endpoint.request_timeout  # the socket's: each read and write
 
             def log_message(self, format: str, *args: object) -> None:
                 pass  # the caller logs what matters: verifications and refused pushes
@@ -244,7 +285,11 @@ class CallbackServer:
                     status = 411 if declared is None else 413 if "large" in refused else 400
                     self._answer(status, refused)
                     return
-                body = self.rfile.read(int(declared or 0))
+                try:
+                    body = self.rfile.read(int(declared or 0))
+                except TimeoutError:
+                    self.close_connection = True  # too slow: no answer, the hub retries
+                    return
                 bad = check_signature(body, self.headers.get("X-Hub-Signature"), sub.secret)
                 if bad is not None:
                     endpoint.on_rejected(sub, bad)
