@@ -117,7 +117,8 @@ def websub_push(spool: str, warehouse: str | None = None) -> dict[str, int]:
         for key, value in counts.items():
             totals[key] = totals.get(key, 0) + value
         with open_step(path) as wh:
-            wh.record_push(push.feed_id, push.received_at, accepted=True)
+            # A signed body that does not parse is a rejected push, not a feed failure.
+            wh.record_push(push.feed_id, push.received_at, accepted=result.error is None)
         fetch_and_load_pages(path, run_id, settings, fetcher, None, [push.feed_id], totals)
     per_feed = [
         {

@@ -452,3 +452,28 @@ def test_unloadable_pushes_go_to_failed_and_a_push_queued_twice_loads_once(world
     )
     assert world.scalar("SELECT count(*) FROM runs") == 1
     assert world.scalar("SELECT count(*) FROM articles") == 2
+
+
+def test_a_signed_push_that_does_not_parse_is_a_rejected_push(world: World) -> None:
+    """Loaded through the real flow: counted in pushes_rejected, the feed neither failing nor
+    rescheduled."""
+    from flows.websub import websub_push
+    from pipeline.websub import new_subscription
+    from pipeline.websub_callback import spool_push
+
+    url = world.feed("/atom.xml")
+    ingest(feed_urls=[url], warehouse=str(world.db))
+    feed_id = world.scalar("SELECT feed_id FROM feeds")
+    now = datetime.now(UTC)
+    sub = new_subscription(feed_id, world.hub.url, url, 100, now)
+    with Warehouse(world.db) as wh:
+        wh.save_subscriptions([sub], now)
+        before = wh.sql("SELECT consecutive_failures, next_fetch_at, last_error FROM feeds")
+    inbox = world.settings.archive_path / "websub-inbox"
+    push = spool_push(inbox, sub, b"\x00 not a feed at all", "application/atom+xml", now)
+    websub_push(spool=str(push.spool), warehouse=str(world.db))
+    with Warehouse(world.db) as wh:
+        after = wh.sql("SELECT consecutive_failures, next_fetch_at, last_error FROM feeds")
+    assert after == before and before[0][0] == 0
+    got = world.subscription(url)
+    assert (got.pushes_received, got.pushes_rejected, got.last_push_at) == (0, 1, None)

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from pipeline import websub
-from pipeline.records import FeedState
+from pipeline.records import FeedResult, FeedState
 from pipeline.store import PageResult, PendingPage, Warehouse
 from pipeline.urls import url_key
-from tests.test_store import article, entry, ok_result, page_fetch
+from tests.test_store import article, entry, feed_fetch, ok_result, page_fetch
 
 POLLING = websub.PushPolling(poll_every=timedelta(days=1), silent_after=timedelta(hours=2))
 
@@ -80,6 +80,24 @@ def test_saving_a_renewal_keeps_the_push_counts(wh: Warehouse) -> None:
     assert got.last_push_at == now + timedelta(seconds=6)
     assert (got.requested_at, got.verified_at) == (later, later)
     assert wh.sql("SELECT count(*), max(checked_at) FROM websub_subscriptions") == [(1, later)]
+
+
+def test_a_push_that_does_not_parse_leaves_the_feed_state_and_schedule(wh: Warehouse) -> None:
+    state = wh.feed_states(["https://a.example/feed"])[0]
+    poll(wh, state)
+    columns = "consecutive_failures, next_fetch_at, last_fetched_at, last_error, last_status"
+    before = wh.sql(f"SELECT {columns} FROM feeds")
+    fetch = replace(feed_fetch(state.url, feed_id=state.feed_id), kind="push", body=b"<nope")
+    fetch.error = "pushed body: not a feed"
+    bad = FeedResult(feed=state, fetch=fetch, error=fetch.error)
+    run_id = wh.start_run("push")
+    counts = wh.record_feed_results(run_id, [bad])
+    wh.finish_run(run_id, counts)
+    assert wh.sql(f"SELECT {columns} FROM feeds") == before
+    assert before[0][0] == 0
+    assert wh.sql("SELECT kind, error FROM fetches WHERE kind = 'push'") == [
+        ("push", "pushed body: not a feed")
+    ]
 
 
 def test_healthy_subscription_polls_daily_and_a_silent_hub_polls_normally(wh: Warehouse) -> None:
