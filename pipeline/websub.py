@@ -48,6 +48,9 @@ WEB_SCHEMES = ("http", "https")
 # denied (the hub refused), failed (the request or a renewal failed), unsubscribed.
 STATES = ("none", "pending", "verified", "denied", "failed", "unsubscribed")
 
+# The leases a hub may grant, in seconds: a minute to 30 days; outside, held to the nearer end.
+LEASE_RANGE = (60, 30 * 86400)
+
 _LINK_RE = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]*)*)")
 _REL_RE = re.compile(r"""rel\s*=\s*(?:"([^"]*)"|([^\s;,"]+))""", re.IGNORECASE)
 
@@ -291,6 +294,13 @@ class IntentAnswer:
     reason: str
 
 
+def clamp_lease(seconds: int) -> int:
+    """A hub's granted lease held to LEASE_RANGE (a huge one would overflow the datetime
+    arithmetic and the INTEGER column; a tiny one would renew in a loop)."""
+    low, high = LEASE_RANGE
+    return min(max(seconds, low), high)
+
+
 def verify_intent(
     params: Mapping[str, str], sub: Subscription | None, now: datetime
 ) -> IntentAnswer:
@@ -312,7 +322,7 @@ def verify_intent(
         return IntentAnswer(404, "", None, "no hub.challenge")
     if mode == "subscribe" and sub.state in ("pending", "verified"):
         lease = params.get("hub.lease_seconds", "")
-        seconds = int(lease) if lease.isdigit() else sub.lease_seconds
+        seconds = clamp_lease(int(lease)) if lease.isdigit() else sub.lease_seconds
         verified = replace(
             sub,
             state="verified",

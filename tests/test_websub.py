@@ -114,6 +114,16 @@ def test_intent_verification_checks_topic_challenge_and_callback() -> None:
     assert denied.subscription is not None and denied.subscription.state == "denied"
 
 
+def test_a_granted_lease_is_held_to_a_minute_to_30_days() -> None:
+    sub = websub.new_subscription(1, "https://hub.example/", FEED, 3600, NOW)
+    ask = {"hub.mode": "subscribe", "hub.topic": FEED, "hub.challenge": "xyz"}
+    for granted, held in (("9" * 40, 30 * 86400), ("5", 60), ("0", 60), ("864000", 864000)):
+        answer = websub.verify_intent({**ask, "hub.lease_seconds": granted}, sub, NOW)
+        verified = answer.subscription
+        assert verified is not None and verified.lease_seconds == held
+        assert verified.expires_at == NOW + timedelta(seconds=held)
+
+
 @pytest.mark.parametrize("method", ["sha1", "sha256", "sha384", "sha512"])
 def test_signatures(method: str) -> None:
     body, secret = b"<feed>news</feed>", "s3cret"
