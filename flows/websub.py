@@ -35,6 +35,7 @@ from pipeline.batches import warm_up
 from pipeline.errors import FeedError
 from pipeline.feeds import parse_feed
 from pipeline.fetch import Fetcher
+from pipeline.names import one_line
 from pipeline.records import FeedResult, FeedState, Fetch
 from pipeline.settings import Settings
 from pipeline.store import Warehouse
@@ -270,8 +271,8 @@ class WebSubService:
                 if kind == "stop":
                     return
                 self._run(kind, payload)
-            except Exception:  # one job's failure must not end the worker
-                log.exception("WebSub %s failed", kind)
+            except Exception as exc:  # one job's failure must not end the worker
+                log.error("WebSub %s failed: %s", kind, one_line(f"{type(exc).__name__}: {exc}"))
             finally:
                 self.jobs.task_done()
 

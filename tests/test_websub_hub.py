@@ -8,6 +8,7 @@ private address refused."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -477,3 +478,28 @@ def test_a_signed_push_that_does_not_parse_is_a_rejected_push(world: World) -> N
     assert after == before and before[0][0] == 0
     got = world.subscription(url)
     assert (got.pushes_received, got.pushes_rejected, got.last_push_at) == (0, 1, None)
+
+
+def test_a_failed_job_logs_one_line(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    """A job the warehouse refuses (a subscription without a state: NOT NULL) is logged as one
+    line, no traceback, and the worker goes on."""
+    from pipeline.websub import Subscription
+
+    url = world.feed("/atom.xml")
+    feed_id = world.scalar("SELECT feed_id FROM feeds")
+    broken = Subscription(feed_id, None, None, None, None, None)  # type: ignore[arg-type]
+    service = world.service()
+    try:
+        with caplog.at_level(logging.INFO, logger="news_ingest.websub"):
+            service.jobs.put(("save", [broken]))
+            service.wait_idle()
+            service.tick()
+            service.wait_idle()
+            world.hub.wait_verifications(1)
+            service.wait_idle()
+    finally:
+        service.stop()
+    (error,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert error.exc_info is None and "\n" not in error.getMessage()
+    assert error.getMessage().startswith("WebSub save failed: ")
+    assert world.subscription(url).state == "verified"  # the worker went on
