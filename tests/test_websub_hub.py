@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -204,7 +204,10 @@ def test_discovery_from_all_three_places_and_async_verification(world: World) ->
         assert sub.expires_at == sub.verified_at + timedelta(seconds=hub.lease_cap)
     assert world.subscription(plain).state == "none"
     with Warehouse(world.db) as wh:
-        status = {h["url"]: h["hub_status"] for h in wh.feed_health()}
+        status = {
+            h["url"]: h["hub_status"]
+            for h in wh.feed_health(push_polling(world.settings).silent_after)
+        }
     assert status[atom_feed] == "healthy" and status[plain] == "none"
 
 
@@ -352,7 +355,10 @@ def test_a_silent_hub_returns_its_feed_to_polling(world: World) -> None:
     ingest(feed_urls=[healthy, silent], warehouse=str(world.db))  # polled once, by hand
     with Warehouse(world.db) as wh:
         wh.execute("UPDATE feeds SET active = TRUE, next_fetch_at = now() - INTERVAL 1 MINUTE")
-        status = {h["url"]: h["hub_status"] for h in wh.feed_health()}
+        status = {
+            h["url"]: h["hub_status"]
+            for h in wh.feed_health(push_polling(world.settings).silent_after)
+        }
     assert status == {healthy: "healthy", silent: "silent"}
     before = world.site.hits
     counts = ingest(warehouse=str(world.db), mode="scheduled")
@@ -503,3 +509,26 @@ def test_a_failed_job_logs_one_line(world: World, caplog: pytest.LogCaptureFixtu
     assert error.exc_info is None and "\n" not in error.getMessage()
     assert error.getMessage().startswith("WebSub save failed: ")
     assert world.subscription(url).state == "verified"  # the worker went on
+
+
+def test_maintenance_uses_the_silent_after_setting(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hub verified 3 hours ago without a push since is silent after an hour's setting."""
+    from flows.ingest import maintenance
+    from pipeline.websub import new_subscription
+
+    url = world.feed("/atom.xml")
+    feed_id = world.scalar("SELECT feed_id FROM feeds")
+    then = datetime.now(UTC) - timedelta(hours=3)
+    sub = new_subscription(feed_id, world.hub.url, url, 10 * 86400, then)
+    verified = replace(
+        sub, state="verified", verified_at=then, expires_at=then + timedelta(days=10)
+    )
+    with Warehouse(world.db) as wh:
+        wh.save_subscriptions([verified], then)
+    monkeypatch.setenv("NEWS_INGEST_WEBSUB_SILENT_AFTER", "3600")
+    monkeypatch.setenv("NEWS_INGEST_SEARCH_INDEX", "false")
+    assert maintenance(warehouse=str(world.db))["hubs_silent"] == 1
+    monkeypatch.setenv("NEWS_INGEST_WEBSUB_SILENT_AFTER", str(86400))
+    assert maintenance(warehouse=str(world.db))["hubs_silent"] == 0
