@@ -231,3 +231,8 @@ def test_callback_endpoint_cuts_off_slow_clients_and_caps_its_threads(tmp_path: 
             client.close()
         server.stop()
     assert not (tmp_path / "inbox").exists() and rejected == []
+
+
+def test_the_test_hub_says_when_verifications_do_not_come() -> None:
+    with LoopbackHub() as hub, pytest.raises(TimeoutError, match="made 0 of 1 intent"):
+        hub.wait_verifications(1, timeout=0.2)
