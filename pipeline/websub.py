@@ -43,10 +43,9 @@ SIGNATURE_METHODS = {
 SECRET_BYTES = 32  # 64 hex characters: the spec caps hub.secret at 200 bytes
 TOKEN_BYTES = 18  # the random path segment that names one subscription's callback
 WEB_SCHEMES = ("http", "https")
-# The states a subscription row goes through (see `health` for what the feed's polling makes
-# of them): none (the feed names no hub), pending (asked, not verified yet), verified,
-# denied (the hub refused), failed (the request or a renewal failed), unsubscribed.
-STATES = ("none", "pending", "verified", "denied", "failed", "unsubscribed")
+# A subscription row's state (see `health` for what the feed's polling makes of it): none (the
+# feed names no hub), pending (asked, not verified yet), verified, denied (the hub refused),
+# failed (the request or a renewal failed).
 
 # The leases a hub may grant, in seconds: a minute to 30 days; outside, held to the nearer end.
 LEASE_RANGE = (60, 30 * 86400)
@@ -251,7 +250,7 @@ def failed(sub: Subscription, error: str) -> Subscription:
 def health(sub: Subscription | None, now: datetime, silent_after: timedelta) -> str:
     """What a subscription means for its feed's polling: `healthy` (pushes expected: poll
     rarely), else why not: none, pending, silent (no push for `silent_after`), expired,
-    denied, failed, unsubscribed."""
+    denied, failed."""
     if sub is None:
         return "none"
     if sub.state != "verified":
@@ -333,8 +332,6 @@ def verify_intent(
             last_error=None,
         )
         return IntentAnswer(200, challenge, verified, "subscription verified")
-    if mode == "unsubscribe" and sub.state == "unsubscribed":
-        return IntentAnswer(200, challenge, None, "unsubscription verified")
     return IntentAnswer(404, "", None, f"not asked for: hub.mode={mode!r}")
 
 

@@ -61,10 +61,6 @@ class SubscriptionBook:
                     return sub
             return None
 
-    def all(self) -> list[Subscription]:
-        with self._lock:
-            return list(self._by_feed.values())
-
 
 @dataclass(frozen=True)
 class Push:
