@@ -478,7 +478,7 @@ def maintenance(warehouse: str | None = None) -> dict[str, int]:
         if settings.search_index:
             lake_lines.append(rebuild_search(wh))
             logger.info("maintenance: %s", lake_lines[-1])
-        health = wh.feed_health()
+        health = wh.feed_health(push_polling(settings).silent_after)
     export_lines = nightly_export(settings)
     for line in export_lines:
         logger.info("maintenance: %s", line)
@@ -486,14 +486,16 @@ def maintenance(warehouse: str | None = None) -> dict[str, int]:
     for f in failing:
         logger.warning("feed %s is %s: %s", f["url"], f["state"], f["last_error"])
     logger.info("maintenance: %d feeds, %d failing or retired", len(health), len(failing))
+    silent = [f for f in health if f["hub_status"] in ("silent", "expired")]
     report = [f"# news-ingest maintenance of {wh.location.describe()}", ""]
     report += [f"- {line}" for line in lake_lines + export_lines]
     report += [f"- feeds: {len(health)}, failing or retired: {len(failing)}"]
     report += [f"  - {f['url']}: {f['state']} ({f['last_error']})" for f in failing]
+    report += [f"- WebSub hubs silent or expired: {len(silent)}"]
     create_markdown_artifact(
         markdown="\n".join(report), key="maintenance-report", description="nightly maintenance"
     )
-    return {"feeds": len(health), "failing": len(failing)}
+    return {"feeds": len(health), "failing": len(failing), "hubs_silent": len(silent)}
 
 
 def nightly_export(settings: Settings) -> list[str]:

@@ -35,6 +35,7 @@ from pipeline.batches import warm_up
 from pipeline.errors import FeedError
 from pipeline.feeds import parse_feed
 from pipeline.fetch import Fetcher
+from pipeline.names import one_line
 from pipeline.records import FeedResult, FeedState, Fetch
 from pipeline.settings import Settings
 from pipeline.store import Warehouse
@@ -53,7 +54,9 @@ from pipeline.websub_callback import (
     CallbackServer,
     Clock,
     Push,
+    SpoolError,
     SubscriptionBook,
+    fail_spool,
     read_push,
     spooled_pushes,
     utc_now,
@@ -81,19 +84,30 @@ def websub_push(spool: str, warehouse: str | None = None) -> dict[str, int]:
     logger = get_run_logger()
     settings = Settings.from_env(warehouse=warehouse or None)
     path = settings.warehouse
-    push = read_push(Path(spool))
+    try:
+        push = read_push(Path(spool))
+    except FileNotFoundError:  # queued twice, and loaded already
+        logger.info("push %s: loaded already", Path(spool).name)
+        return {}
+    except SpoolError as exc:
+        logger.warning("%s; moved to %s", exc, fail_spool(Path(spool)).parent)
+        return {}
+    with open_step(path) as wh:
+        found = wh.sql(
+            "SELECT url, etag, last_modified FROM feeds WHERE feed_id = ?", [push.feed_id]
+        )
+    if not found:
+        moved = push.fail()
+        logger.warning(
+            "push for feed %d: the feed is not registered; moved to %s", push.feed_id, moved.parent
+        )
+        return {}
+    url, etag, last_modified = found[0]
     # No extraction pool: spawning one costs seconds, and a push brings a few pages.
     with (
         recorded_run(path, "push", settings, logger, pool=False) as (run_id, totals, _),
         Fetcher(settings) as fetcher,
     ):
-        with open_step(path) as wh:
-            found = wh.sql(
-                "SELECT url, etag, last_modified FROM feeds WHERE feed_id = ?", [push.feed_id]
-            )
-        if not found:
-            raise ValueError(f"pushed feed {push.feed_id} is not registered")
-        url, etag, last_modified = found[0]
         result = pushed_feed_result(
             FeedState(push.feed_id, url, etag, last_modified), push, settings
         )
@@ -104,7 +118,8 @@ def websub_push(spool: str, warehouse: str | None = None) -> dict[str, int]:
         for key, value in counts.items():
             totals[key] = totals.get(key, 0) + value
         with open_step(path) as wh:
-            wh.record_push(push.feed_id, push.received_at, accepted=True)
+            # A signed body that does not parse is a rejected push, not a feed failure.
+            wh.record_push(push.feed_id, push.received_at, accepted=result.error is None)
         fetch_and_load_pages(path, run_id, settings, fetcher, None, [push.feed_id], totals)
     per_feed = [
         {
@@ -189,10 +204,12 @@ class WebSubService:
         with Warehouse(self.settings.warehouse, wait=self.settings.wait) as wh:
             for sub in wh.subscriptions():
                 self.book.put(sub)
+        # The inbox is read before the endpoint starts: a push arriving now is queued once.
+        spooled = spooled_pushes(inbox_path(self.settings), self._unloadable)
         self.server.start()
         self._spawn(self._work, "websub-worker")
         self.jobs.put(("warm", None))  # pushes extract inline: import the stack before the first
-        for push in spooled_pushes(inbox_path(self.settings)):
+        for push in spooled:
             self.jobs.put(("push", push))
         if timer:
             self._spawn(self._timer, "websub-timer")
@@ -229,6 +246,10 @@ class WebSubService:
         log.warning("WebSub push for feed %d refused: %s", sub.feed_id, reason)
         self.jobs.put(("rejected", sub.feed_id))
 
+    @staticmethod
+    def _unloadable(moved: Path, reason: str) -> None:
+        log.warning("WebSub %s; moved to %s", reason, moved.parent)
+
     # -- the worker ------------------------------------------------------------------------
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
@@ -250,8 +271,8 @@ class WebSubService:
                 if kind == "stop":
                     return
                 self._run(kind, payload)
-            except Exception:  # one job's failure must not end the worker
-                log.exception("WebSub %s failed", kind)
+            except Exception as exc:  # one job's failure must not end the worker
+                log.error("WebSub %s failed: %s", kind, one_line(f"{type(exc).__name__}: {exc}"))
             finally:
                 self.jobs.task_done()
 

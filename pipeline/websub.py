@@ -43,10 +43,12 @@ SIGNATURE_METHODS = {
 SECRET_BYTES = 32  # 64 hex characters: the spec caps hub.secret at 200 bytes
 TOKEN_BYTES = 18  # the random path segment that names one subscription's callback
 WEB_SCHEMES = ("http", "https")
-# The states a subscription row goes through (see `health` for what the feed's polling makes
-# of them): none (the feed names no hub), pending (asked, not verified yet), verified,
-# denied (the hub refused), failed (the request or a renewal failed), unsubscribed.
-STATES = ("none", "pending", "verified", "denied", "failed", "unsubscribed")
+# A subscription row's state (see `health` for what the feed's polling makes of it): none (the
+# feed names no hub), pending (asked, not verified yet), verified, denied (the hub refused),
+# failed (the request or a renewal failed).
+
+# The leases a hub may grant, in seconds: a minute to 30 days; outside, held to the nearer end.
+LEASE_RANGE = (60, 30 * 86400)
 
 _LINK_RE = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]*)*)")
 _REL_RE = re.compile(r"""rel\s*=\s*(?:"([^"]*)"|([^\s;,"]+))""", re.IGNORECASE)
@@ -248,7 +250,7 @@ def failed(sub: Subscription, error: str) -> Subscription:
 def health(sub: Subscription | None, now: datetime, silent_after: timedelta) -> str:
     """What a subscription means for its feed's polling: `healthy` (pushes expected: poll
     rarely), else why not: none, pending, silent (no push for `silent_after`), expired,
-    denied, failed, unsubscribed."""
+    denied, failed."""
     if sub is None:
         return "none"
     if sub.state != "verified":
@@ -291,6 +293,13 @@ class IntentAnswer:
     reason: str
 
 
+def clamp_lease(seconds: int) -> int:
+    """A hub's granted lease held to LEASE_RANGE (a huge one would overflow the datetime
+    arithmetic and the INTEGER column; a tiny one would renew in a loop)."""
+    low, high = LEASE_RANGE
+    return min(max(seconds, low), high)
+
+
 def verify_intent(
     params: Mapping[str, str], sub: Subscription | None, now: datetime
 ) -> IntentAnswer:
@@ -312,7 +321,7 @@ def verify_intent(
         return IntentAnswer(404, "", None, "no hub.challenge")
     if mode == "subscribe" and sub.state in ("pending", "verified"):
         lease = params.get("hub.lease_seconds", "")
-        seconds = int(lease) if lease.isdigit() else sub.lease_seconds
+        seconds = clamp_lease(int(lease)) if lease.isdigit() else sub.lease_seconds
         verified = replace(
             sub,
             state="verified",
@@ -323,8 +332,6 @@ def verify_intent(
             last_error=None,
         )
         return IntentAnswer(200, challenge, verified, "subscription verified")
-    if mode == "unsubscribe" and sub.state == "unsubscribed":
-        return IntentAnswer(200, challenge, None, "unsubscription verified")
     return IntentAnswer(404, "", None, f"not asked for: hub.mode={mode!r}")
 
 

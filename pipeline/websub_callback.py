@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from pipeline.websub import (
@@ -24,6 +25,12 @@ from pipeline.websub import (
 )
 
 Clock = Callable[[], datetime]
+FAILED = "failed"  # the inbox's folder of pushes that could not be loaded
+# A request's socket timeout: a client trickling its body is cut off after this long idle.
+REQUEST_TIMEOUT = 30.0
+# Requests handled at once; one more is answered 503 (a hub retries) instead of taking a thread.
+MAX_HANDLERS = 16
+BUSY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 
 def utc_now() -> datetime:
@@ -54,10 +61,6 @@ class SubscriptionBook:
                     return sub
             return None
 
-    def all(self) -> list[Subscription]:
-        with self._lock:
-            return list(self._by_feed.values())
-
 
 @dataclass(frozen=True)
 class Push:
@@ -77,8 +80,29 @@ class Push:
         return self.body_path.read_bytes()
 
     def remove(self) -> None:
-        self.body_path.unlink(missing_ok=True)
+        # The metadata first: a crash in between leaves a stray body, never a push without one.
         self.spool.unlink(missing_ok=True)
+        self.body_path.unlink(missing_ok=True)
+
+    def fail(self) -> Path:
+        """Move the push out of the inbox into its `failed/` folder (kept to look at, never
+        retried); the metadata file's new path."""
+        return fail_spool(self.spool)
+
+
+class SpoolError(ValueError):
+    """A spooled push that cannot be loaded (its metadata unreadable, its body missing, its
+    feed removed); the message says which."""
+
+
+def fail_spool(spool: Path) -> Path:
+    """Move a spooled push (metadata and body, whichever exist) to `<inbox>/failed/`."""
+    failed_dir = spool.parent / FAILED
+    failed_dir.mkdir(parents=True, exist_ok=True)
+    for path in (spool.with_suffix(".body"), spool):
+        if path.exists():
+            path.replace(failed_dir / path.name)
+    return failed_dir / spool.name
 
 
 def spool_push(
@@ -103,22 +127,70 @@ def spool_push(
 
 
 def read_push(spool: Path) -> Push:
-    meta = json.loads(spool.read_text("utf-8"))
-    return Push(
-        feed_id=int(meta["feed_id"]),
-        topic=str(meta["topic"]),
-        content_type=str(meta["content_type"]),
-        received_at=datetime.fromisoformat(meta["received_at"]),
-        spool=spool,
-    )
+    """The push spooled at `spool`. FileNotFoundError when it is gone (loaded already);
+    SpoolError when it cannot be loaded."""
+    try:
+        meta = json.loads(spool.read_text("utf-8"))
+        push = Push(
+            feed_id=int(meta["feed_id"]),
+            topic=str(meta["topic"]),
+            content_type=str(meta["content_type"]),
+            received_at=datetime.fromisoformat(meta["received_at"]),
+            spool=spool,
+        )
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SpoolError(f"unreadable push metadata {spool.name}: {exc}") from exc
+    if not push.body_path.is_file():
+        raise SpoolError(f"push {spool.name} has no body file")
+    return push
 
 
-def spooled_pushes(inbox: Path) -> list[Push]:
-    """Pushes accepted but not yet loaded (a run killed, a restart), oldest first."""
-    return sorted(
-        (read_push(p) for p in inbox.glob("*.json")) if inbox.is_dir() else [],
-        key=lambda push: push.received_at,
-    )
+def spooled_pushes(inbox: Path, on_failed: Callable[[Path, str], None]) -> list[Push]:
+    """Pushes accepted but not yet loaded (a run killed, a restart), oldest first. One that
+    cannot be read is moved to the `failed/` folder and passed to `on_failed` with why."""
+    pushes: list[Push] = []
+    for spool in sorted(inbox.glob("*.json")) if inbox.is_dir() else []:
+        try:
+            pushes.append(read_push(spool))
+        except FileNotFoundError:
+            continue  # loaded meanwhile
+        except SpoolError as exc:
+            on_failed(fail_spool(spool), str(exc))
+    return sorted(pushes, key=lambda push: push.received_at)
+
+
+class BoundedHTTPServer(ThreadingHTTPServer):
+    """A threaded HTTP server with at most `max_handlers` requests in hand at once: one more is
+    answered 503 at once and closed, so slow clients cannot take every thread."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: Any, max_handlers: int) -> None:
+        super().__init__(address, handler)
+        self._slots = threading.BoundedSemaphore(max_handlers)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            try:
+                request.settimeout(1.0)
+                request.sendall(BUSY)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
 
 class CallbackServer:
@@ -137,14 +209,16 @@ class CallbackServer:
         on_push: Callable[[Push], None],
         on_rejected: Callable[[Subscription, str], None],
         clock: Clock = utc_now,
+        request_timeout: float = REQUEST_TIMEOUT,
+        max_handlers: int = MAX_HANDLERS,
     ) -> None:
         self.book = book
+        self.request_timeout = request_timeout
         self.inbox = inbox
         self.max_bytes = max_bytes
         self.on_verified, self.on_push, self.on_rejected = on_verified, on_push, on_rejected
         self.clock = clock
-        self._server = ThreadingHTTPServer((listen, port), self._handler())
-        self._server.daemon_threads = True
+        self._server = BoundedHTTPServer((listen, port), self._handler(), max_handlers)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="websub-callback", daemon=True
         )
@@ -166,6 +240,7 @@ class CallbackServer:
 
         class Handler(BaseHTTPRequestHandler):
             server_version = "news-ingest-websub"
+            timeout = endpoint.request_timeout  # the socket's: each read and write
 
             def log_message(self, format: str, *args: object) -> None:
                 pass  # the caller logs what matters: verifications and refused pushes
@@ -206,7 +281,11 @@ class CallbackServer:
                     status = 411 if declared is None else 413 if "large" in refused else 400
                     self._answer(status, refused)
                     return
-                body = self.rfile.read(int(declared or 0))
+                try:
+                    body = self.rfile.read(int(declared or 0))
+                except TimeoutError:
+                    self.close_connection = True  # too slow: no answer, the hub retries
+                    return
                 bad = check_signature(body, self.headers.get("X-Hub-Signature"), sub.secret)
                 if bad is not None:
                     endpoint.on_rejected(sub, bad)

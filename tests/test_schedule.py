@@ -89,7 +89,7 @@ def test_warehouse_schedules_due_feeds_and_retires_gone_ones(tmp_path) -> None: 
             FeedResult(feed=gone, fetch=fetch(410), error="HTTP 410"),
         ])
         assert wh.feed_states(due=True) == []  # nothing is due right after its fetch
-        health = {h["url"]: h for h in wh.feed_health()}
+        health = {h["url"]: h for h in wh.feed_health(timedelta(days=2))}
         assert health[gone.url]["state"] == "retired"
         assert health[limited.url]["state"] == "failing"
         assert health[limited.url]["failure_kind"] == "temporary"

@@ -4,12 +4,17 @@ renewal timing and health (the loopback hub runs in tests/test_websub_hub.py).""
 from __future__ import annotations
 
 import json
+import socket
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import httpx
 import pytest
 
 from pipeline import websub
+from pipeline.websub_callback import CallbackServer, SubscriptionBook
 from tests.websub_hub import LoopbackHub
 
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
@@ -109,6 +114,16 @@ def test_intent_verification_checks_topic_challenge_and_callback() -> None:
     assert denied.subscription is not None and denied.subscription.state == "denied"
 
 
+def test_a_granted_lease_is_held_to_a_minute_to_30_days() -> None:
+    sub = websub.new_subscription(1, "https://hub.example/", FEED, 3600, NOW)
+    ask = {"hub.mode": "subscribe", "hub.topic": FEED, "hub.challenge": "xyz"}
+    for granted, held in (("9" * 40, 30 * 86400), ("5", 60), ("0", 60), ("864000", 864000)):
+        answer = websub.verify_intent({**ask, "hub.lease_seconds": granted}, sub, NOW)
+        verified = answer.subscription
+        assert verified is not None and verified.lease_seconds == held
+        assert verified.expires_at == NOW + timedelta(seconds=held)
+
+
 @pytest.mark.parametrize("method", ["sha1", "sha256", "sha384", "sha512"])
 def test_signatures(method: str) -> None:
     body, secret = b"<feed>news</feed>", "s3cret"
@@ -172,3 +187,52 @@ def test_callback_url_must_be_http(monkeypatch: pytest.MonkeyPatch) -> None:
     sub = websub.new_subscription(1, "https://hub.example/", FEED, 60, NOW)
     form = websub.subscription_form(sub, settings.websub_callback_url)
     assert form["hub.callback"] == f"https://ingest.example.org/websub/{sub.callback_token}"
+
+
+def test_callback_endpoint_cuts_off_slow_clients_and_caps_its_threads(tmp_path: Path) -> None:
+    """Two clients that send a push's headers and trickle nothing of its body hold the two
+    handler slots; a third request is answered 503 at once; after the request timeout both are
+    cut off (nothing spooled) and the endpoint answers again."""
+    sub = replace(
+        websub.new_subscription(1, "https://hub.example/", FEED, 100, NOW), state="verified"
+    )
+    rejected: list[str] = []
+    server = CallbackServer(
+        SubscriptionBook([sub]),
+        "127.0.0.1",
+        0,
+        tmp_path / "inbox",
+        1024,
+        on_verified=lambda s, reason: None,
+        on_push=lambda push: None,
+        on_rejected=lambda s, reason: rejected.append(reason),
+        request_timeout=1.0,
+        max_handlers=2,
+    ).start()
+    path = f"/websub/{sub.callback_token}"
+    slow = []
+    try:
+        for _ in range(2):
+            client = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            client.sendall(
+                f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n<feed".encode()
+            )
+            slow.append(client)
+        time.sleep(0.2)  # both taken in hand
+        busy = httpx.get(f"http://127.0.0.1:{server.port}{path}", timeout=10)
+        assert busy.status_code == 503
+        for client in slow:  # closed by the server, unanswered (else recv times out: 10 s)
+            assert client.recv(1024) == b""
+        time.sleep(0.2)  # the slots released
+        again = httpx.get(f"http://127.0.0.1:{server.port}{path}", timeout=10)
+        assert again.status_code == 404  # a verification without a challenge: answered
+    finally:
+        for client in slow:
+            client.close()
+        server.stop()
+    assert not (tmp_path / "inbox").exists() and rejected == []
+
+
+def test_the_test_hub_says_when_verifications_do_not_come() -> None:
+    with LoopbackHub() as hub, pytest.raises(TimeoutError, match="made 0 of 1 intent"):
+        hub.wait_verifications(1, timeout=0.2)

@@ -8,8 +8,9 @@ private address refused."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -203,7 +204,10 @@ def test_discovery_from_all_three_places_and_async_verification(world: World) ->
         assert sub.expires_at == sub.verified_at + timedelta(seconds=hub.lease_cap)
     assert world.subscription(plain).state == "none"
     with Warehouse(world.db) as wh:
-        status = {h["url"]: h["hub_status"] for h in wh.feed_health()}
+        status = {
+            h["url"]: h["hub_status"]
+            for h in wh.feed_health(push_polling(world.settings).silent_after)
+        }
     assert status[atom_feed] == "healthy" and status[plain] == "none"
 
 
@@ -351,7 +355,10 @@ def test_a_silent_hub_returns_its_feed_to_polling(world: World) -> None:
     ingest(feed_urls=[healthy, silent], warehouse=str(world.db))  # polled once, by hand
     with Warehouse(world.db) as wh:
         wh.execute("UPDATE feeds SET active = TRUE, next_fetch_at = now() - INTERVAL 1 MINUTE")
-        status = {h["url"]: h["hub_status"] for h in wh.feed_health()}
+        status = {
+            h["url"]: h["hub_status"]
+            for h in wh.feed_health(push_polling(world.settings).silent_after)
+        }
     assert status == {healthy: "healthy", silent: "silent"}
     before = world.site.hits
     counts = ingest(warehouse=str(world.db), mode="scheduled")
@@ -414,3 +421,114 @@ def test_a_spooled_push_is_loaded_after_a_restart_and_twice_stores_nothing_twice
     assert articles == (2, 2) and entries == 2
     assert list(inbox.glob("*")) == []
     assert world.subscription(url).pushes_received == 2
+
+
+def test_unloadable_pushes_go_to_failed_and_a_push_queued_twice_loads_once(world: World) -> None:
+    """A spooled push whose feed was removed, one without its body and one with garbled
+    metadata are moved to the inbox's failed/ folder at start (not retried at every start);
+    a push queued twice (the start-up scan and the endpoint) is loaded once."""
+    from flows.websub import websub_push
+    from pipeline.websub import new_subscription
+    from pipeline.websub_callback import spool_push
+
+    url = world.feed("/atom.xml")
+    feed_id = world.scalar("SELECT feed_id FROM feeds")
+    inbox = world.settings.archive_path / "websub-inbox"
+    now = datetime.now(UTC)
+    sub = new_subscription(feed_id, world.hub.url, url, 100, now)
+    good = spool_push(
+        inbox, sub, atom(url, world.hub.url, range(1, 3)), "application/atom+xml", now
+    )
+    assert websub_push(spool=str(good.spool), warehouse=str(world.db))["articles_new"] == 2
+    assert websub_push(spool=str(good.spool), warehouse=str(world.db)) == {}
+
+    gone = new_subscription(feed_id + 1000, world.hub.url, url, 100, now)
+    removed = spool_push(inbox, gone, atom(url, None, range(3, 4)), "application/atom+xml", now)
+    bodyless = spool_push(inbox, sub, atom(url, None, range(4, 5)), "application/atom+xml", now)
+    bodyless.body_path.unlink()
+    (inbox / "garbled.json").write_text("{not json", "utf-8")
+    for _ in range(2):  # the second start finds nothing left to retry
+        service = world.service()
+        try:
+            service.wait_idle()
+        finally:
+            service.stop()
+    assert sorted(p.name for p in inbox.iterdir()) == ["failed"]
+    assert sorted(p.name for p in (inbox / "failed").iterdir()) == sorted(
+        [removed.spool.name, removed.body_path.name, bodyless.spool.name, "garbled.json"]
+    )
+    assert world.scalar("SELECT count(*) FROM runs") == 1
+    assert world.scalar("SELECT count(*) FROM articles") == 2
+
+
+def test_a_signed_push_that_does_not_parse_is_a_rejected_push(world: World) -> None:
+    """Loaded through the real flow: counted in pushes_rejected, the feed neither failing nor
+    rescheduled."""
+    from flows.websub import websub_push
+    from pipeline.websub import new_subscription
+    from pipeline.websub_callback import spool_push
+
+    url = world.feed("/atom.xml")
+    ingest(feed_urls=[url], warehouse=str(world.db))
+    feed_id = world.scalar("SELECT feed_id FROM feeds")
+    now = datetime.now(UTC)
+    sub = new_subscription(feed_id, world.hub.url, url, 100, now)
+    with Warehouse(world.db) as wh:
+        wh.save_subscriptions([sub], now)
+        before = wh.sql("SELECT consecutive_failures, next_fetch_at, last_error FROM feeds")
+    inbox = world.settings.archive_path / "websub-inbox"
+    push = spool_push(inbox, sub, b"\x00 not a feed at all", "application/atom+xml", now)
+    websub_push(spool=str(push.spool), warehouse=str(world.db))
+    with Warehouse(world.db) as wh:
+        after = wh.sql("SELECT consecutive_failures, next_fetch_at, last_error FROM feeds")
+    assert after == before and before[0][0] == 0
+    got = world.subscription(url)
+    assert (got.pushes_received, got.pushes_rejected, got.last_push_at) == (0, 1, None)
+
+
+def test_a_failed_job_logs_one_line(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    """A job the warehouse refuses (a subscription without a state: NOT NULL) is logged as one
+    line, no traceback, and the worker goes on."""
+    from pipeline.websub import Subscription
+
+    url = world.feed("/atom.xml")
+    feed_id = world.scalar("SELECT feed_id FROM feeds")
+    broken = Subscription(feed_id, None, None, None, None, None)  # type: ignore[arg-type]
+    service = world.service()
+    try:
+        with caplog.at_level(logging.INFO, logger="news_ingest.websub"):
+            service.jobs.put(("save", [broken]))
+            service.wait_idle()
+            service.tick()
+            service.wait_idle()
+            world.hub.wait_verifications(1)
+            service.wait_idle()
+    finally:
+        service.stop()
+    (error,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert error.exc_info is None and "\n" not in error.getMessage()
+    assert error.getMessage().startswith("WebSub save failed: ")
+    assert world.subscription(url).state == "verified"  # the worker went on
+
+
+def test_maintenance_uses_the_silent_after_setting(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hub verified 3 hours ago without a push since is silent after an hour's setting."""
+    from flows.ingest import maintenance
+    from pipeline.websub import new_subscription
+
+    url = world.feed("/atom.xml")
+    feed_id = world.scalar("SELECT feed_id FROM feeds")
+    then = datetime.now(UTC) - timedelta(hours=3)
+    sub = new_subscription(feed_id, world.hub.url, url, 10 * 86400, then)
+    verified = replace(
+        sub, state="verified", verified_at=then, expires_at=then + timedelta(days=10)
+    )
+    with Warehouse(world.db) as wh:
+        wh.save_subscriptions([verified], then)
+    monkeypatch.setenv("NEWS_INGEST_WEBSUB_SILENT_AFTER", "3600")
+    monkeypatch.setenv("NEWS_INGEST_SEARCH_INDEX", "false")
+    assert maintenance(warehouse=str(world.db))["hubs_silent"] == 1
+    monkeypatch.setenv("NEWS_INGEST_WEBSUB_SILENT_AFTER", str(86400))
+    assert maintenance(warehouse=str(world.db))["hubs_silent"] == 0

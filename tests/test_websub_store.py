@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from pipeline import websub
-from pipeline.records import FeedState
+from pipeline.records import FeedResult, FeedState
 from pipeline.store import PageResult, PendingPage, Warehouse
 from pipeline.urls import url_key
-from tests.test_store import article, entry, ok_result, page_fetch
+from tests.test_store import article, entry, feed_fetch, ok_result, page_fetch
 
 POLLING = websub.PushPolling(poll_every=timedelta(days=1), silent_after=timedelta(hours=2))
 
@@ -58,6 +58,46 @@ def test_subscriptions_round_trip_and_push_counts(wh: Warehouse) -> None:
     health = {h["feed_id"]: h for h in wh.feed_health(POLLING.silent_after)}
     assert health[a.feed_id]["hub_status"] == "healthy" and health[a.feed_id]["pushes"] == 1
     assert health[b.feed_id]["hub_status"] == "none"
+
+
+def test_saving_a_renewal_keeps_the_push_counts(wh: Warehouse) -> None:
+    """The service saves from its in-memory copy (counters as loaded); the counts and the
+    last push that record_push wrote meanwhile survive a renewal and a re-verification."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    (a,) = wh.feed_states(["https://a.example/feed"])
+    sub = verified(a.feed_id, now)
+    wh.save_subscriptions([sub], now)
+    wh.record_push(a.feed_id, now + timedelta(seconds=5), accepted=True)
+    wh.record_push(a.feed_id, now + timedelta(seconds=6), accepted=True)
+    wh.record_push(a.feed_id, now + timedelta(seconds=7), accepted=False)
+    later = now + timedelta(hours=12)
+    renewed = websub.renewal(sub, later)
+    wh.save_subscriptions([renewed], later)
+    reverified = replace(renewed, verified_at=later, expires_at=later + timedelta(days=1))
+    wh.save_subscriptions([reverified], later)
+    (got,) = wh.subscriptions([a.feed_id])
+    assert (got.pushes_received, got.pushes_rejected) == (2, 1)
+    assert got.last_push_at == now + timedelta(seconds=6)
+    assert (got.requested_at, got.verified_at) == (later, later)
+    assert wh.sql("SELECT count(*), max(checked_at) FROM websub_subscriptions") == [(1, later)]
+
+
+def test_a_push_that_does_not_parse_leaves_the_feed_state_and_schedule(wh: Warehouse) -> None:
+    state = wh.feed_states(["https://a.example/feed"])[0]
+    poll(wh, state)
+    columns = "consecutive_failures, next_fetch_at, last_fetched_at, last_error, last_status"
+    before = wh.sql(f"SELECT {columns} FROM feeds")
+    fetch = replace(feed_fetch(state.url, feed_id=state.feed_id), kind="push", body=b"<nope")
+    fetch.error = "pushed body: not a feed"
+    bad = FeedResult(feed=state, fetch=fetch, error=fetch.error)
+    run_id = wh.start_run("push")
+    counts = wh.record_feed_results(run_id, [bad])
+    wh.finish_run(run_id, counts)
+    assert wh.sql(f"SELECT {columns} FROM feeds") == before
+    assert before[0][0] == 0
+    assert wh.sql("SELECT kind, error FROM fetches WHERE kind = 'push'") == [
+        ("push", "pushed body: not a feed")
+    ]
 
 
 def test_healthy_subscription_polls_daily_and_a_silent_hub_polls_normally(wh: Warehouse) -> None:

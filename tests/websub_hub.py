@@ -70,10 +70,15 @@ class LoopbackHub:
         self._server.server_close()
         self._client.close()
 
-    def wait_verifications(self, count: int, timeout: float = 10.0) -> list[Verification]:
-        """Block until the hub made `count` intent verifications (they run asynchronously)."""
+    def wait_verifications(self, count: int, timeout: float = 60.0) -> list[Verification]:
+        """Block until the hub made `count` intent verifications (they run asynchronously);
+        TimeoutError when it has not within `timeout` seconds (a slow machine: be generous)."""
         with self._verified:
-            self._verified.wait_for(lambda: len(self.verifications) >= count, timeout)
+            if not self._verified.wait_for(lambda: len(self.verifications) >= count, timeout):
+                raise TimeoutError(
+                    f"the hub made {len(self.verifications)} of {count} intent verifications"
+                    f" in {timeout:g} s ({len(self.requests)} subscription requests received)"
+                )
             return list(self.verifications)
 
     def active(self, topic: str) -> list[HubSubscription]:

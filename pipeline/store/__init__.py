@@ -177,7 +177,7 @@ class Warehouse:
     def record_feed_results(self, run_id: int, results: list[FeedResult]) -> dict[str, int]:
         return self._db.write_step(feeds.record_feed_results, run_id, results)
 
-    def feed_health(self, silent_after: timedelta = timedelta(days=2)) -> list[dict[str, Any]]:
+    def feed_health(self, silent_after: timedelta) -> list[dict[str, Any]]:
         return feeds.feed_health(self._db, silent_after)
 
     # -- WebSub ---------------------------------------------------------------------------------

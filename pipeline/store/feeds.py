@@ -116,6 +116,10 @@ def record_feed_results(
         failed = r.error is not None
         if failed:
             counts["feeds_failed"] += 1
+        if failed and f.kind == "push":
+            # A pushed body that does not parse says nothing of the feed as polled: its
+            # state, failure count and schedule stay (the push counts as rejected).
+            continue
         elif f.status == 304:
             counts["feeds_not_modified"] += 1
         else:
@@ -180,7 +184,7 @@ def record_feed_results(
             )
             con.unregister("_feed_state")
         store_entries(db, entry_rows, guid_changes, relisted, counts)
-        schedule_feeds(db, results, now)
+        schedule_feeds(db, [r for r in results if r.error is None or r.fetch.kind != "push"], now)
     return counts
 
 

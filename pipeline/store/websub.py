@@ -12,6 +12,8 @@ from pipeline.store.connection import WarehouseConnection
 from pipeline.websub import Subscription
 
 COLUMNS = [f.name for f in fields(Subscription)]
+# Written by record_push only (save_subscriptions leaves them alone).
+PUSH_COLUMNS = ("last_push_at", "pushes_received", "pushes_rejected")
 
 # A feed's hub status, as pipeline.websub.health() tells it, in SQL over `s`
 # (websub_subscriptions) with two parameters: now, and the time before which a hub that has
@@ -44,21 +46,27 @@ def subscriptions(
 def save_subscriptions(
     db: WarehouseConnection, subs: Sequence[Subscription], checked_at: datetime
 ) -> None:
-    """Write these subscriptions, each replacing its feed's row, in one transaction."""
+    """Write these subscriptions in one transaction: the fields the service owns are updated
+    in place (the row inserted when the feed has none). The push counters and last_push_at
+    are record_push's: an in-memory copy's stale counts never overwrite them."""
     if not subs:
         return
+    owned = [c for c in COLUMNS if c not in PUSH_COLUMNS]
+    assignments = ", ".join(f"{c} = ?" for c in owned)
+    marks = ", ".join("?" for _ in range(len(COLUMNS) + 1))
     with db.transaction() as con:
-        con.execute(
-            "DELETE FROM websub_subscriptions WHERE feed_id IN (SELECT unnest(?))",
-            [[s.feed_id for s in subs]],
-        )
-        marks = ", ".join("?" for _ in range(len(COLUMNS) + 1))
         for sub in subs:
             values: dict[str, Any] = asdict(sub)
             con.execute(
+                f"UPDATE websub_subscriptions SET {assignments}, checked_at = ? WHERE feed_id = ?",
+                [values[c] for c in owned] + [checked_at, sub.feed_id],
+            )
+            # No key on a lake (nor on the file: one table for both): insert unless there.
+            con.execute(
                 f"INSERT INTO websub_subscriptions ({', '.join(COLUMNS)}, checked_at)"
-                f" VALUES ({marks})",
-                [values[c] for c in COLUMNS] + [checked_at],
+                f" SELECT {marks} WHERE NOT EXISTS"
+                " (SELECT 1 FROM websub_subscriptions WHERE feed_id = ?)",
+                [values[c] for c in COLUMNS] + [checked_at, sub.feed_id],
             )
 
 

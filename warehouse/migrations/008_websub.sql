@@ -1,8 +1,8 @@
 -- 008: WebSub subscriptions, and how (and when) each article first reached us.
 
--- One row a feed (the store keeps it so: a change deletes and inserts the row in one
--- transaction; no key, as a lake has none), written once a feed was looked at for hubs: state
--- 'none' when it names none. See docs/tables.md for the states.
+-- One row a feed (the store keeps it so: a save updates the row, inserting it when missing,
+-- in one transaction; no key, as a lake has none), written once a feed was looked at for hubs:
+-- state 'none' when it names none. See docs/tables.md for the states.
 CREATE TABLE websub_subscriptions (
     feed_id BIGINT NOT NULL,
     hub VARCHAR,                        -- the hub's URL (the first the feed names)
