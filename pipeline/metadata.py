@@ -50,6 +50,13 @@ META_TAG_KEYS = ("news_keywords", "keywords", "parsely-tags", "sailthru.tags", "
 META_DESCRIPTION_KEYS = ("description", "dc.description", "dcterms.description",
                          "sailthru.description", "twitter:description")
 META_SITE_KEYS = ("application-name", "dc.publisher", "dcterms.publisher", "publisher")
+# Meta tags naming who holds the page's rights: an organisation, never the article's author.
+META_RIGHTS_KEYS = ("copyright", "dcterms.rightsholder", "dc.rights", "dcterms.rights", "rights")
+_RIGHTS_NOISE = re.compile(
+    r"copyright|\(c\)|©|all rights reserved\.?|alle rechte vorbehalten\.?|tous droits réservés"
+    r"\.?|\b(?:19|20)\d\d\b(?:\s*[-–]\s*(?:19|20)\d\d)?",
+    re.IGNORECASE,
+)
 META_IMAGE_KEYS = ("twitter:image", "twitter:image:src", "sailthru.image.full", "thumbnail",
                    "parsely-image-url")
 META_LANGUAGE_KEYS = ("content-language", "dc.language", "dcterms.language", "language")
@@ -395,6 +402,17 @@ def _meta_candidates(found: dict[str, list[str]], html_lang: str | None) -> Cand
     )
 
 
+def rights_holders(found: dict[str, list[str]]) -> list[str]:
+    """The organisations a page's copyright meta tags name ("Copyright (c) Condé Nast")."""
+    holders = []
+    for key in META_RIGHTS_KEYS:
+        for value in found.get(key, ()):
+            holder = clean_text(_RIGHTS_NOISE.sub(" ", value).strip(" .,;:-"))
+            if holder:
+                holders.append(holder)
+    return holders
+
+
 def _looks_like_url(value: str) -> bool:
     return value.startswith(("http://", "https://", "//", "www.")) or "@" in value
 
@@ -502,6 +520,7 @@ def read_metadata(tree: Any, *, bylines: bool = True) -> PageMetadata:
     opengraph = _opengraph_candidates(found)
     meta = _meta_candidates(found, html_lang)
     organizations.extend(n for n in (opengraph.site_name, meta.site_name) if n)
+    organizations.extend(rights_holders(found))
     return PageMetadata(
         jsonld=jsonld,
         opengraph=opengraph,

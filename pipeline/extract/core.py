@@ -17,7 +17,7 @@ from pipeline.dedup import content_hash
 from pipeline.errors import ExtractionError
 from pipeline.extract.authors import choose_authors
 from pipeline.extract.body import text_extraction, tidy
-from pipeline.extract.dates import modified_is_credible
+from pipeline.extract.dates import choose_published, modified_is_credible
 from pipeline.extract.decoding import MAX_HTML_BYTES, decode_html, not_html_reason
 from pipeline.extract.language import choose_language
 from pipeline.extract.rules import CANDIDATE_ATTR, PRECEDENCE
@@ -35,7 +35,7 @@ from pipeline.names import clean_text, name_key, squeezed
 from pipeline.records import Article, Entry
 from pipeline.urls import canonicalize, registrable_host, same_site, url_key
 
-EXTRACTOR_VERSION = f"news-ingest-extract/3+trafilatura-{trafilatura.__version__}"
+EXTRACTOR_VERSION = f"news-ingest-extract/4+trafilatura-{trafilatura.__version__}"
 # Site keys shorter than this match too much ("tv", "de").
 MIN_SITE_KEY = 3
 
@@ -80,14 +80,19 @@ def _merge(
 ) -> Article:
     chosen: dict[str, Any] = {}
     provenance: dict[str, str] = {}
+    confidence: dict[str, float] = {}
     site_keys = _site_keys(url, sources)
     organizations = {name_key(o) for o in page.organizations} if page is not None else set()
     for field_name in PRECEDENCE:
         value: Any
         if field_name == "authors":
-            value, source = choose_authors(sources, site_keys, organizations, bylines)
+            value, source, confidence["authors"] = choose_authors(
+                sources, site_keys, organizations, bylines
+            )
         elif field_name in ("categories", "tags"):
             value, source = choose_topics(field_name, sources, site_keys)
+        elif field_name == "published_at":
+            value, source, confidence["published_at"] = choose_published(sources, url, now)
         elif field_name == "language":
             value, source = choose_language(sources, text)
         else:
