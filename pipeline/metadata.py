@@ -130,6 +130,10 @@ class PageMetadata:
     # Names the page gives the article's publisher(s): JSON-LD Organization authors and
     # publishers, og:site_name... (lets the merger tell organisations from people).
     organizations: list[str] = field(default_factory=list)
+    # What access state is read from (pipeline.extract.access): the JSON-LD object chosen as
+    # the article, and every meta tag by its lower-cased key.
+    jsonld_article: dict[str, Any] = field(default_factory=dict)
+    meta_tags: dict[str, list[str]] = field(default_factory=dict)
 
     def source(self, name: str) -> Candidates | None:
         """The candidates of a source by its provenance name ("jsonld", "rel-tag", ...)."""
@@ -264,7 +268,9 @@ def _article_score(obj: dict[str, Any]) -> int:
     return sum(1 for key in ("headline", "datePublished", "author", "articleBody") if obj.get(key))
 
 
-def _jsonld_candidates(tree: Any, organizations: list[str]) -> Candidates:
+def _jsonld_candidates(
+    tree: Any, organizations: list[str], chosen: dict[str, Any] | None = None
+) -> Candidates:
     objects: list[dict[str, Any]] = []
     for script in _JSONLD_XPATH(tree):
         data = _load_json(script.text or "")
@@ -283,6 +289,8 @@ def _jsonld_candidates(tree: Any, organizations: list[str]) -> Candidates:
     ]
     if articles:
         best = max(articles, key=_article_score)  # max keeps the first among equals
+        if chosen is not None:
+            chosen.update(best)
         cand.title = clean_text(best.get("headline")) or clean_text(best.get("name"))
         cand.description = clean_text(best.get("description"))
         cand.published = clean_text(best.get("datePublished")) or clean_text(
@@ -516,7 +524,8 @@ def read_metadata(tree: Any, *, bylines: bool = True) -> PageMetadata:
         if canonical:
             break
     organizations: list[str] = []
-    jsonld = _jsonld_candidates(tree, organizations)
+    jsonld_article: dict[str, Any] = {}
+    jsonld = _jsonld_candidates(tree, organizations, jsonld_article)
     opengraph = _opengraph_candidates(found)
     meta = _meta_candidates(found, html_lang)
     organizations.extend(n for n in (opengraph.site_name, meta.site_name) if n)
@@ -533,6 +542,8 @@ def read_metadata(tree: Any, *, bylines: bool = True) -> PageMetadata:
         h1=_first_text(tree, "h1"),
         title_tag=_first_text(tree, "title"),
         organizations=dedupe(organizations),
+        jsonld_article=jsonld_article,
+        meta_tags=found,
     )
 
 

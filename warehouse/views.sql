@@ -58,6 +58,19 @@ WHERE cluster_id NOT IN (SELECT cluster_id FROM shared);
 
 -- Metadata fill rate per outlet and day (same site and day as articles_per_site_day): the share
 -- of articles that have authors, a publication date, categories, tags and a language.
+-- Extracted fields whose confidence (articles.confidence, 0 to 1) is under 0.5: where to look
+-- first. One row per article and field, with the source provenance names for it.
+CREATE OR REPLACE VIEW low_confidence AS
+SELECT a.article_id,
+       coalesce(a.site_name, regexp_extract(a.url, '^https?://([^/]+)', 1)) AS site,
+       a.url,
+       f.field,
+       json_extract_string(a.provenance, '$.' || f.field) AS source,
+       CAST(json_extract_string(a.confidence, '$.' || f.field) AS DOUBLE) AS confidence
+FROM articles a, unnest(json_keys(a.confidence)) AS f(field)
+WHERE a.confidence IS NOT NULL
+  AND CAST(json_extract_string(a.confidence, '$.' || f.field) AS DOUBLE) < 0.5;
+
 CREATE OR REPLACE VIEW article_fill_rate AS
 SELECT coalesce(a.site_name, regexp_extract(a.url, '^https?://([^/]+)', 1)) AS site,
        CAST(coalesce(a.published_at, a.fetched_at) AS DATE) AS day,
@@ -69,7 +82,12 @@ SELECT coalesce(a.site_name, regexp_extract(a.url, '^https?://([^/]+)', 1)) AS s
            AS with_categories,
        avg(CASE WHEN a.article_id IN (SELECT article_id FROM article_tags) THEN 1.0 ELSE 0.0 END)
            AS with_tags,
-       avg(CASE WHEN a.language IS NOT NULL THEN 1.0 ELSE 0.0 END) AS with_language
+       avg(CASE WHEN a.language IS NOT NULL THEN 1.0 ELSE 0.0 END) AS with_language,
+       avg(CASE WHEN a.access IS NOT NULL AND a.access <> 'unknown' THEN 1.0 ELSE 0.0 END)
+           AS with_access,
+       -- the share of articles with at least one field under the low_confidence threshold
+       avg(CASE WHEN a.article_id IN (SELECT article_id FROM low_confidence) THEN 1.0 ELSE 0.0 END)
+           AS with_low_confidence
 FROM articles a
 GROUP BY ALL;
 

@@ -15,12 +15,13 @@ from trafilatura.utils import load_html
 from pipeline.dates import plausible_datetime
 from pipeline.dedup import content_hash
 from pipeline.errors import ExtractionError
+from pipeline.extract.access import read_access
 from pipeline.extract.authors import choose_authors
 from pipeline.extract.body import text_extraction, tidy
 from pipeline.extract.dates import choose_published, modified_is_credible
 from pipeline.extract.decoding import MAX_HTML_BYTES, decode_html, not_html_reason
 from pipeline.extract.language import choose_language
-from pipeline.extract.rules import CANDIDATE_ATTR, PRECEDENCE
+from pipeline.extract.rules import CANDIDATE_ATTR, PRECEDENCE, SOURCE_TRUST
 from pipeline.extract.sources import (
     entry_text,
     feed_candidates,
@@ -123,6 +124,13 @@ def _merge(
                     break
     canonical = canonicalize(canonical)
     provenance["canonical_url"] = canonical_source
+    # Authors and dates have weighed their sources' agreement; the rest trust their source.
+    confidence = {f: confidence.get(f, SOURCE_TRUST.get(s, 0.5)) for f, s in provenance.items()}
+    access, confidence["access"], access_source = read_access(page, text)
+    if access_source:
+        provenance["access"] = access_source
+    else:
+        confidence.pop("access")
     return Article(
         url=url,
         canonical_url=canonical,
@@ -141,6 +149,8 @@ def _merge(
         # An empty text must not hash equal to every other empty text.
         content_hash=content_hash(text) if text else "",
         provenance=provenance,
+        confidence=confidence,
+        access=access,
         extractor_version=EXTRACTOR_VERSION,
     )
 

@@ -256,6 +256,48 @@ CODE_LIST_SHARE = 0.75
 # A single list item of this many words or more may be a space-joined list of tags.
 MIN_JOINED_WORDS = 4
 
+# --------------------------------------------------------------------------- access
+
+# Who may read the article: free, metered (some articles a month free), subscription, unknown.
+ACCESS_STATES = ("free", "metered", "subscription", "unknown")
+# Meta tags declaring it (lower-cased key -> value -> state): OpenGraph's article:content_tier
+# and the paywall flags publishers' analytics read.
+ACCESS_META = {
+    "article:content_tier": {"free": "free", "metered": "metered", "locked": "subscription"},
+    "og:article:content_tier": {"free": "free", "metered": "metered",
+                                "locked": "subscription"},
+    "isaccessibleforfree": {"true": "free", "false": "subscription"},
+    "paywall": {"true": "subscription", "false": "free", "metered": "metered",
+                "hard": "subscription", "soft": "metered"},
+    "article:paywall": {"true": "subscription", "false": "free"},
+    "cxenseparse:paywall": {"true": "subscription", "false": "free"},
+}
+# Text ending at one of these (in its last PAYWALL_TAIL characters) stops at a paywall.
+PAYWALL_MARKERS = (
+    "subscribe to continue reading", "subscribe to read", "to continue reading", "subscribers only",
+    "already a subscriber", "for subscribers", "sign in to read", "this article is for subscribers",
+    "jetzt weiterlesen", "weiterlesen mit", "exklusiv für abonnenten", "abonnieren sie",
+    "für abonnenten", "plus-artikel", "réservé aux abonnés", "abonnez-vous", "il vous reste",
+    "para seguir leyendo", "suscríbete", "contenido exclusivo para suscriptores",
+    "riservato agli abbonati", "abbonati per", "alleen voor abonnees", "lees verder met",
+)
+PAYWALL_TAIL = 300
+# The page's text is truncated when shorter than this share of the JSON-LD articleBody (or of
+# its wordCount): the full text is declared but not shown.
+TRUNCATED_SHARE = 0.5
+# Confidence of an access state by what gave it.
+ACCESS_CONFIDENCE = {"declared": 0.9, "truncated": 0.7, "marker": 0.6, "declared+truncated": 1.0}
+
+# --------------------------------------------------------------------------- confidence
+
+# Trust in a field's source when nothing more is known (authors and dates have tables of their
+# own): declared metadata over visible markup over heuristics. Shown next to the provenance.
+SOURCE_TRUST = {"jsonld": 0.8, "opengraph": 0.75, "microdata": 0.7, "meta": 0.7, "feed": 0.7,
+                "rel-tag": 0.6, "h1": 0.7, "byline": 0.5, "trafilatura": 0.5, "url": 0.5,
+                "detected": 0.5}
+# Below this a field is listed by the low_confidence view.
+LOW_CONFIDENCE = 0.5
+
 # --------------------------------------------------------------------------- language
 
 # Language detection reads this much text, needs at least MIN_DETECT_TEXT characters, and
