@@ -129,3 +129,42 @@ UNION ALL
 SELECT d.method, d.duplicate_of, d.article_id, NULL, NULL, a.url, NULL, d.similarity,
        d.containment, d.detected_at
 FROM article_duplicates d JOIN articles a USING (article_id);
+
+-- Each article's publisher topics (tags and categories) under one key folding case, accents and
+-- spacing, with the share of its site's articles carrying that key. A topic on most of a site's
+-- pages (at least 60% of a site with at least 20 articles) is the site's navigation or a
+-- boilerplate label, not what the article is about: site_wide marks it, and article_topics
+-- leaves it out. Learned per site from the warehouse as it fills, so no rule names a site.
+CREATE OR REPLACE VIEW topic_site_share AS
+WITH article_site AS (
+    SELECT article_id, coalesce(site_name, regexp_extract(url, '^https?://([^/]+)', 1)) AS site
+    FROM articles
+),
+topics AS (
+    SELECT l.article_id, 'tag' AS kind, t.name,
+           trim(regexp_replace(strip_accents(lower(t.name)), '\s+', ' ', 'g')) AS topic_key
+    FROM article_tags l JOIN tags t USING (tag_id)
+    UNION ALL
+    SELECT ac.article_id, 'category' AS kind, c.name,
+           trim(regexp_replace(strip_accents(lower(c.name)), '\s+', ' ', 'g')) AS topic_key
+    FROM article_categories ac JOIN categories c USING (category_id)
+),
+site_sizes AS (SELECT site, count(*) AS site_articles FROM article_site GROUP BY site),
+key_counts AS (
+    SELECT s.site, tp.kind, tp.topic_key, count(DISTINCT tp.article_id) AS articles_with
+    FROM topics tp JOIN article_site s USING (article_id)
+    GROUP BY ALL
+)
+SELECT tp.article_id, s.site, tp.kind, tp.name, tp.topic_key,
+       k.articles_with, z.site_articles,
+       k.articles_with / z.site_articles AS site_share,
+       z.site_articles >= 20 AND k.articles_with >= 0.6 * z.site_articles AS site_wide
+FROM topics tp
+JOIN article_site s USING (article_id)
+JOIN site_sizes z ON z.site = s.site
+JOIN key_counts k ON k.site = s.site AND k.kind = tp.kind AND k.topic_key = tp.topic_key;
+
+CREATE OR REPLACE VIEW article_topics AS
+SELECT article_id, site, kind, name, topic_key
+FROM topic_site_share
+WHERE NOT site_wide;
