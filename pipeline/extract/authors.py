@@ -47,6 +47,7 @@ from pipeline.metadata import Candidates
 from pipeline.names import clean_text, dedupe, name_key, squeezed
 
 _PARENTHESES = re.compile(r"\s*\([^)]*\)")
+_URLS = re.compile(r"\S+://\S+")
 _EDGE_PUNCTUATION = " ·•-–—|,:;/"
 
 
@@ -58,7 +59,7 @@ def clean_authors(names: list[str], *, visible_text: bool = False) -> list[str]:
     for raw in names:
         raw = clean_text(raw) or ""
         # "Jane Doe, Senior Reporter" / "By Jane Doe (AFP)": roles and parentheses go first.
-        raw = _PARENTHESES.sub("", raw)
+        raw = _URLS.sub("", _PARENTHESES.sub("", raw))
         trailer = BYLINE_TRAILER.search(raw)
         if trailer:
             raw = raw[: trailer.start()]
@@ -113,7 +114,9 @@ def _clean_name(part: str) -> str | None:
     if any(m in name for m in ADDRESS_MARKERS) or name.lower().startswith(ADDRESS_PREFIXES):
         return None
     folded = name.casefold()
-    if folded in DATELINE_PLACES or folded in UI_WORDS or not any(ch.isalpha() for ch in name):
+    if folded in DATELINE_PLACES or all(w in UI_WORDS for w in folded.split()):
+        return None
+    if not any(ch.isalpha() for ch in name):
         return None
     return name
 
