@@ -88,6 +88,7 @@ _BYLINE_XPATH = etree.XPath(
     " | //*[contains(@class, 'author') or contains(@class, 'Author')"
     " or contains(@class, 'byline') or contains(@class, 'Byline')]"
 )
+_REL_AUTHOR_XPATH = etree.XPath("a[contains(concat(' ', normalize-space(@rel), ' '), ' author ')]")
 # A paragraph that is nothing but bold text: the byline of many small publishers' bodies.
 _BOLD_PARAGRAPH_XPATH = etree.XPath(
     "//p[(strong or b) and count(*) = 1 and normalize-space(.) = normalize-space(strong|b)]"
@@ -489,6 +490,11 @@ def read_bylines(tree: Any) -> Candidates:
             break
         if el.tag in ("script", "style", "body", "html", "article", "main", "img"):
             continue
+        parent = el.getparent()
+        if el.tag == "a" and parent is not None and len(_REL_AUTHOR_XPATH(parent)) > 1:
+            # Co-authors linked one by one ("<a rel=author>A</a> and <a rel=author>B</a>"):
+            # the element holding them all is the byline.
+            el = parent
         text = clean_text(el.text_content())
         if text and len(text) <= MAX_BYLINE_LEN:
             texts.append(text)

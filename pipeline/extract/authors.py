@@ -146,7 +146,8 @@ def looks_like_person(name: str) -> bool:
     if (len(name) > MAX_PERSON_LEN or any(ch.isdigit() for ch in name)
             or any(c in name for c in NOT_IN_PERSON_NAMES)):
         return False
-    words = name.split()
+    # A spaced hyphen joins a double family name ("Katarzyna Kapusta - Gruchlik").
+    words = [w for w in name.split() if w not in ("-", "–")]
     if not words or len(words) > MAX_PERSON_WORDS:
         return False
     caseless = all(not ch.isupper() and not ch.islower() for ch in name if ch.isalpha())
