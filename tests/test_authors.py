@@ -229,6 +229,17 @@ def test_a_declared_date_every_reference_contradicts_yields_to_a_confirmed_one()
     assert article.provenance["published_at"] == "opengraph"
 
 
+def test_a_feed_date_alone_does_not_overrule_the_page() -> None:
+    # The feed lists every item under one date; the page declares its own: the feed is a
+    # reference, it does not confirm itself.
+    head = '<meta property="article:published_time" content="2024-03-05T09:30:00Z">'
+    entry = Entry(guid="g", link=URL, title="Bridge reopens",
+                  published_at=datetime(2024, 3, 11, 10, 0, tzinfo=UTC))
+    article = extract_article(page(head), URL, entry, now=NOW)
+    assert article.published_at == datetime(2024, 3, 5, 9, 30, tzinfo=UTC)
+    assert article.confidence["published_at"] == 0.75
+
+
 def test_publication_preferred_over_modification() -> None:
     head = jsonld({"@type": "NewsArticle", "headline": "Bridge reopens",
                    "datePublished": "2024-03-05T09:30:00Z", "dateModified": "2024-03-06T12:00:00Z"})

@@ -75,22 +75,24 @@ def choose_published(
     feed_day = plausible_datetime(feed_cand.published, now) if feed_cand is not None else None
     modified = _declared_modified(sources, now)
     url_month = month_from_url(url)
-    references = [r for r in (feed_day, url_day) if r is not None]
+    # Each reference by the source it is: no candidate confirms itself.
+    refs = {k: v for k, v in (("feed", feed_day), ("url", url_day)) if v is not None}
+    references = list(refs.values())
 
     checked = _checked(candidates, url_month, references)
     if not checked:
         return None, "", 0.0
     chosen = checked[0]
     if chosen[0] not in WEAK_DATE_SOURCES and references and not any(
-        _agrees(chosen[1], r) for r in references
+        _agrees(chosen[1], r) for k, r in refs.items() if k != chosen[0]
     ):
-        confirmed = [c for c in checked[1:] if any(_agrees(c[1], r) for r in references)
-                     and c[0] not in WEAK_DATE_SOURCES]
+        confirmed = [c for c in checked[1:] if c[0] not in WEAK_DATE_SOURCES
+                     and any(_agrees(c[1], r) for k, r in refs.items() if k != c[0])]
         chosen = confirmed[0] if confirmed else chosen
     source, value = chosen
     score = DATE_SOURCE_TRUST.get(source, 0.0)
-    for ref in (feed_day, url_day, modified):
-        if ref is not None and ref is not value and _agrees(value, ref):
+    for name, ref in (*refs.items(), ("modified", modified)):
+        if ref is not None and name != source and _agrees(value, ref):
             score += DATE_AGREEMENT_BONUS
     return value, source, round(min(1.0, score), 2)
 
