@@ -50,6 +50,13 @@ META_TAG_KEYS = ("news_keywords", "keywords", "parsely-tags", "sailthru.tags", "
 META_DESCRIPTION_KEYS = ("description", "dc.description", "dcterms.description",
                          "sailthru.description", "twitter:description")
 META_SITE_KEYS = ("application-name", "dc.publisher", "dcterms.publisher", "publisher")
+# Meta tags naming who holds the page's rights: an organisation, never the article's author.
+META_RIGHTS_KEYS = ("copyright", "dcterms.rightsholder", "dc.rights", "dcterms.rights", "rights")
+_RIGHTS_NOISE = re.compile(
+    r"copyright|\(c\)|©|all rights reserved\.?|alle rechte vorbehalten\.?|tous droits réservés"
+    r"\.?|\b(?:19|20)\d\d\b(?:\s*[-–]\s*(?:19|20)\d\d)?",
+    re.IGNORECASE,
+)
 META_IMAGE_KEYS = ("twitter:image", "twitter:image:src", "sailthru.image.full", "thumbnail",
                    "parsely-image-url")
 META_LANGUAGE_KEYS = ("content-language", "dc.language", "dcterms.language", "language")
@@ -81,6 +88,7 @@ _BYLINE_XPATH = etree.XPath(
     " | //*[contains(@class, 'author') or contains(@class, 'Author')"
     " or contains(@class, 'byline') or contains(@class, 'Byline')]"
 )
+_REL_AUTHOR_XPATH = etree.XPath("a[contains(concat(' ', normalize-space(@rel), ' '), ' author ')]")
 # A paragraph that is nothing but bold text: the byline of many small publishers' bodies.
 _BOLD_PARAGRAPH_XPATH = etree.XPath(
     "//p[(strong or b) and count(*) = 1 and normalize-space(.) = normalize-space(strong|b)]"
@@ -125,6 +133,10 @@ class PageMetadata:
     organizations: list[str] = field(default_factory=list)
     # schema.org `correction` of the article's JSON-LD (text, or a CorrectionComment's text).
     correction: str | None = None
+    # What access state is read from (pipeline.extract.access): the JSON-LD object chosen as
+    # the article, and every meta tag by its lower-cased key.
+    jsonld_article: dict[str, Any] = field(default_factory=dict)
+    meta_tags: dict[str, list[str]] = field(default_factory=dict)
 
     def source(self, name: str) -> Candidates | None:
         """The candidates of a source by its provenance name ("jsonld", "rel-tag", ...)."""
@@ -281,7 +293,9 @@ def jsonld_correction(tree: Any) -> str | None:
     return None
 
 
-def _jsonld_candidates(tree: Any, organizations: list[str]) -> Candidates:
+def _jsonld_candidates(
+    tree: Any, organizations: list[str], chosen: dict[str, Any] | None = None
+) -> Candidates:
     objects: list[dict[str, Any]] = []
     for script in _JSONLD_XPATH(tree):
         data = _load_json(script.text or "")
@@ -300,6 +314,8 @@ def _jsonld_candidates(tree: Any, organizations: list[str]) -> Candidates:
     ]
     if articles:
         best = max(articles, key=_article_score)  # max keeps the first among equals
+        if chosen is not None:
+            chosen.update(best)
         cand.title = clean_text(best.get("headline")) or clean_text(best.get("name"))
         cand.description = clean_text(best.get("description"))
         cand.published = clean_text(best.get("datePublished")) or clean_text(
@@ -419,6 +435,17 @@ def _meta_candidates(found: dict[str, list[str]], html_lang: str | None) -> Cand
     )
 
 
+def rights_holders(found: dict[str, list[str]]) -> list[str]:
+    """The organisations a page's copyright meta tags name ("Copyright (c) Condé Nast")."""
+    holders = []
+    for key in META_RIGHTS_KEYS:
+        for value in found.get(key, ()):
+            holder = clean_text(_RIGHTS_NOISE.sub(" ", value).strip(" .,;:-"))
+            if holder:
+                holders.append(holder)
+    return holders
+
+
 def _looks_like_url(value: str) -> bool:
     return value.startswith(("http://", "https://", "//", "www.")) or "@" in value
 
@@ -487,6 +514,11 @@ def read_bylines(tree: Any) -> Candidates:
             break
         if el.tag in ("script", "style", "body", "html", "article", "main", "img"):
             continue
+        parent = el.getparent()
+        if el.tag == "a" and parent is not None and len(_REL_AUTHOR_XPATH(parent)) > 1:
+            # Co-authors linked one by one ("<a rel=author>A</a> and <a rel=author>B</a>"):
+            # the element holding them all is the byline.
+            el = parent
         text = clean_text(el.text_content())
         if text and len(text) <= MAX_BYLINE_LEN:
             texts.append(text)
@@ -522,10 +554,12 @@ def read_metadata(tree: Any, *, bylines: bool = True) -> PageMetadata:
         if canonical:
             break
     organizations: list[str] = []
-    jsonld = _jsonld_candidates(tree, organizations)
+    jsonld_article: dict[str, Any] = {}
+    jsonld = _jsonld_candidates(tree, organizations, jsonld_article)
     opengraph = _opengraph_candidates(found)
     meta = _meta_candidates(found, html_lang)
     organizations.extend(n for n in (opengraph.site_name, meta.site_name) if n)
+    organizations.extend(rights_holders(found))
     return PageMetadata(
         jsonld=jsonld,
         opengraph=opengraph,
@@ -539,6 +573,8 @@ def read_metadata(tree: Any, *, bylines: bool = True) -> PageMetadata:
         title_tag=_first_text(tree, "title"),
         organizations=dedupe(organizations),
         correction=jsonld_correction(tree),
+        jsonld_article=jsonld_article,
+        meta_tags=found,
     )
 
 

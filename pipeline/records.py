@@ -120,6 +120,8 @@ class Article:
     source: str = "page"  # "page" or "feed" (fallback)
     fallback_reason: str | None = None
     provenance: dict[str, str] = field(default_factory=dict)  # field -> source name
+    confidence: dict[str, float] = field(default_factory=dict)  # field -> 0..1, beside provenance
+    access: str = "unknown"  # free | metered | subscription | unknown (pipeline.extract.access)
     extractor_version: str = ""
     correction: str | None = None  # the JSON-LD `correction` notice (edit tracking)
     signature: bytes | None = None  # MinHash of the text (pipeline.neardup); None when too short

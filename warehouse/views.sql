@@ -58,6 +58,19 @@ WHERE cluster_id NOT IN (SELECT cluster_id FROM shared);
 
 -- Metadata fill rate per outlet and day (same site and day as articles_per_site_day): the share
 -- of articles that have authors, a publication date, categories, tags and a language.
+-- Extracted fields whose confidence (articles.confidence, 0 to 1) is under 0.5: where to look
+-- first. One row per article and field, with the source provenance names for it.
+CREATE OR REPLACE VIEW low_confidence AS
+SELECT a.article_id,
+       coalesce(a.site_name, regexp_extract(a.url, '^https?://([^/]+)', 1)) AS site,
+       a.url,
+       f.field,
+       json_extract_string(a.provenance, '$.' || f.field) AS source,
+       CAST(json_extract_string(a.confidence, '$.' || f.field) AS DOUBLE) AS confidence
+FROM articles a, unnest(json_keys(a.confidence)) AS f(field)
+WHERE a.confidence IS NOT NULL
+  AND CAST(json_extract_string(a.confidence, '$.' || f.field) AS DOUBLE) < 0.5;
+
 CREATE OR REPLACE VIEW article_fill_rate AS
 SELECT coalesce(a.site_name, regexp_extract(a.url, '^https?://([^/]+)', 1)) AS site,
        CAST(coalesce(a.published_at, a.fetched_at) AS DATE) AS day,
@@ -69,7 +82,12 @@ SELECT coalesce(a.site_name, regexp_extract(a.url, '^https?://([^/]+)', 1)) AS s
            AS with_categories,
        avg(CASE WHEN a.article_id IN (SELECT article_id FROM article_tags) THEN 1.0 ELSE 0.0 END)
            AS with_tags,
-       avg(CASE WHEN a.language IS NOT NULL THEN 1.0 ELSE 0.0 END) AS with_language
+       avg(CASE WHEN a.language IS NOT NULL THEN 1.0 ELSE 0.0 END) AS with_language,
+       avg(CASE WHEN a.access IS NOT NULL AND a.access <> 'unknown' THEN 1.0 ELSE 0.0 END)
+           AS with_access,
+       -- the share of articles with at least one field under the low_confidence threshold
+       avg(CASE WHEN a.article_id IN (SELECT article_id FROM low_confidence) THEN 1.0 ELSE 0.0 END)
+           AS with_low_confidence
 FROM articles a
 GROUP BY ALL;
 
@@ -169,3 +187,42 @@ SELECT c.article_id,
        a.published_at
 FROM article_changes c JOIN articles a USING (article_id)
 WHERE c.notice_kind IS NOT NULL;
+
+-- Each article's publisher topics (tags and categories) under one key folding case, accents and
+-- spacing, with the share of its site's articles carrying that key. A topic on most of a site's
+-- pages (at least 60% of a site with at least 20 articles) is the site's navigation or a
+-- boilerplate label, not what the article is about: site_wide marks it, and article_topics
+-- leaves it out. Learned per site from the warehouse as it fills, so no rule names a site.
+CREATE OR REPLACE VIEW topic_site_share AS
+WITH article_site AS (
+    SELECT article_id, coalesce(site_name, regexp_extract(url, '^https?://([^/]+)', 1)) AS site
+    FROM articles
+),
+topics AS (
+    SELECT l.article_id, 'tag' AS kind, t.name,
+           trim(regexp_replace(strip_accents(lower(t.name)), '\s+', ' ', 'g')) AS topic_key
+    FROM article_tags l JOIN tags t USING (tag_id)
+    UNION ALL
+    SELECT ac.article_id, 'category' AS kind, c.name,
+           trim(regexp_replace(strip_accents(lower(c.name)), '\s+', ' ', 'g')) AS topic_key
+    FROM article_categories ac JOIN categories c USING (category_id)
+),
+site_sizes AS (SELECT site, count(*) AS site_articles FROM article_site GROUP BY site),
+key_counts AS (
+    SELECT s.site, tp.kind, tp.topic_key, count(DISTINCT tp.article_id) AS articles_with
+    FROM topics tp JOIN article_site s USING (article_id)
+    GROUP BY ALL
+)
+SELECT tp.article_id, s.site, tp.kind, tp.name, tp.topic_key,
+       k.articles_with, z.site_articles,
+       k.articles_with / z.site_articles AS site_share,
+       z.site_articles >= 20 AND k.articles_with >= 0.6 * z.site_articles AS site_wide
+FROM topics tp
+JOIN article_site s USING (article_id)
+JOIN site_sizes z ON z.site = s.site
+JOIN key_counts k ON k.site = s.site AND k.kind = tp.kind AND k.topic_key = tp.topic_key;
+
+CREATE OR REPLACE VIEW article_topics AS
+SELECT article_id, site, kind, name, topic_key
+FROM topic_site_share
+WHERE NOT site_wide;

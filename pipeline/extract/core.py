@@ -15,12 +15,13 @@ from trafilatura.utils import load_html
 from pipeline.dates import plausible_datetime
 from pipeline.dedup import content_hash
 from pipeline.errors import ExtractionError
+from pipeline.extract.access import read_access
 from pipeline.extract.authors import choose_authors
 from pipeline.extract.body import text_extraction, tidy
-from pipeline.extract.dates import modified_is_credible
+from pipeline.extract.dates import choose_published, modified_is_credible
 from pipeline.extract.decoding import MAX_HTML_BYTES, decode_html, not_html_reason
 from pipeline.extract.language import choose_language
-from pipeline.extract.rules import CANDIDATE_ATTR, PRECEDENCE
+from pipeline.extract.rules import CANDIDATE_ATTR, PRECEDENCE, SOURCE_TRUST
 from pipeline.extract.sources import (
     entry_text,
     feed_candidates,
@@ -35,7 +36,7 @@ from pipeline.names import clean_text, name_key, squeezed
 from pipeline.records import Article, Entry
 from pipeline.urls import canonicalize, registrable_host, same_site, url_key
 
-EXTRACTOR_VERSION = f"news-ingest-extract/3+trafilatura-{trafilatura.__version__}"
+EXTRACTOR_VERSION = f"news-ingest-extract/4+trafilatura-{trafilatura.__version__}"
 # Site keys shorter than this match too much ("tv", "de").
 MIN_SITE_KEY = 3
 
@@ -80,14 +81,19 @@ def _merge(
 ) -> Article:
     chosen: dict[str, Any] = {}
     provenance: dict[str, str] = {}
+    confidence: dict[str, float] = {}
     site_keys = _site_keys(url, sources)
     organizations = {name_key(o) for o in page.organizations} if page is not None else set()
     for field_name in PRECEDENCE:
         value: Any
         if field_name == "authors":
-            value, source = choose_authors(sources, site_keys, organizations, bylines)
+            value, source, confidence["authors"] = choose_authors(
+                sources, site_keys, organizations, bylines
+            )
         elif field_name in ("categories", "tags"):
             value, source = choose_topics(field_name, sources, site_keys)
+        elif field_name == "published_at":
+            value, source, confidence["published_at"] = choose_published(sources, url, now)
         elif field_name == "language":
             value, source = choose_language(sources, text)
         else:
@@ -118,6 +124,13 @@ def _merge(
                     break
     canonical = canonicalize(canonical)
     provenance["canonical_url"] = canonical_source
+    # Authors and dates have weighed their sources' agreement; the rest trust their source.
+    confidence = {f: confidence.get(f, SOURCE_TRUST.get(s, 0.5)) for f, s in provenance.items()}
+    access, confidence["access"], access_source = read_access(page, text)
+    if access_source:
+        provenance["access"] = access_source
+    else:
+        confidence.pop("access")
     return Article(
         url=url,
         canonical_url=canonical,
@@ -136,6 +149,8 @@ def _merge(
         # An empty text must not hash equal to every other empty text.
         content_hash=content_hash(text) if text else "",
         provenance=provenance,
+        confidence=confidence,
+        access=access,
         extractor_version=EXTRACTOR_VERSION,
     )
 

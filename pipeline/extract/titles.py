@@ -67,6 +67,8 @@ def _within(title: str, other: str) -> bool:
     """`title` is `other` decorated: `other` plus a site-style separator (not ": ", which
     joins a kicker to its headline) and more on either side, or plus a short tail glued on
     with a separator character ("Headline-Politics")."""
+    # Curly and straight quotes compared alike (QUOTE_FOLD maps one character to one).
+    title, other = title.translate(QUOTE_FOLD), other.translate(QUOTE_FOLD)
     if len(other) < MIN_HEADLINE_MATCH or len(other) >= len(title) or other not in title:
         return False
     before, _, after = title.partition(other)

@@ -36,6 +36,8 @@ def article_row(
         "provenance": json.dumps(a.provenance, sort_keys=True),
         "run_id": run_id,
         "version": 1,
+        "access": a.access,
+        "confidence": json.dumps(a.confidence, sort_keys=True),
     }
 
 

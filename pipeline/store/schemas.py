@@ -99,6 +99,8 @@ ARTICLE_SCHEMA = pa.schema(
         ("provenance", pa.string()),
         ("run_id", pa.int64()),
         ("version", pa.int32()),
+        ("access", pa.string()),
+        ("confidence", pa.string()),
     ]
 )
 ALIAS_SCHEMA = pa.schema([("url_key", pa.string()), ("article_id", pa.int64())])

@@ -34,6 +34,7 @@ REEXTRACT_FIELDS = (
     "site_name",
     "image",
     "content_hash",
+    "access",
 )
 
 
@@ -111,7 +112,7 @@ def store_versions(
             image = coalesce(u.image, articles.image),
             content_hash = u.content_hash, fetched_at = u.fetched_at, fetch_id = u.fetch_id,
             extractor_version = u.extractor_version, provenance = u.provenance,
-            version = u.version
+            confidence = u.confidence, access = u.access, version = u.version
         FROM _updated u WHERE articles.article_id = u.article_id
         """
     )
@@ -251,7 +252,8 @@ def record_reextraction(
         assignments = ", ".join(f"{c} = r.{c}" for c in REEXTRACT_FIELDS)
         con.execute(
             f"UPDATE articles SET {assignments}, extractor_version = r.extractor_version,"
-            " provenance = r.provenance FROM _re r WHERE articles.article_id = r.article_id"
+            " provenance = r.provenance, confidence = r.confidence"
+            " FROM _re r WHERE articles.article_id = r.article_id"
         )
         con.unregister("_re")
         replace_content(db, dict(changed), rows)
