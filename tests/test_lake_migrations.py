@@ -14,7 +14,7 @@ from pipeline import lake, lakeddl
 from pipeline.errors import LakeMigrationError
 from pipeline.lake import WarehouseLocation
 from pipeline.lakeddl import lake_migration, lake_statement
-from pipeline.store import Warehouse, migrate
+from pipeline.store import Warehouse
 
 
 def test_constraints_and_sequence_defaults_go_not_null_and_defaults_stay() -> None:
