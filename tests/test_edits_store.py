@@ -4,6 +4,7 @@ queries, revisit state and removals, on a DuckDB file and on lakes."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from pipeline.records import Article, Entry, Fetch, PageResult, PendingPage, RevisitResult
 from pipeline.revisit import parse_schedule
 from pipeline.store import Warehouse
+from pipeline.store.edits import REVISIT_CLAIM
 from pipeline.urls import url_key
 from tests.test_store import article, page_fetch
 
@@ -174,3 +176,46 @@ def test_plan_unwatches_past_the_window(stored: tuple[Warehouse, int]) -> None:
     targets, counts = wh.plan_revisits(T0 + timedelta(days=2), schedule, 10, 10)
     assert targets == [] and counts["articles_unwatched"] == 1
     assert wh.sql("SELECT watched FROM article_revisits") == [(False,)]
+
+
+def test_two_passes_planned_at_once_share_the_due_articles(
+    warehouse_at: Any, stored: tuple[Warehouse, int]
+) -> None:
+    """The scheduled ingest's pass and `news-ingest revisit` (or two lake writers) plan at
+    the same time: each due article is claimed by one of them, fetched and counted once.
+    (Writers of a DuckDB file take turns, the writer lock held for a whole run: there the
+    second pass plans after the first.)"""
+    wh, _ = stored
+    schedule = parse_schedule("15m/3h,1h/1d")
+    at = T0 + timedelta(minutes=20)
+
+    def plan(_: int) -> list[Any]:
+        with Warehouse(warehouse_at, migrate=False) as other:
+            return other.plan_revisits(at, schedule, 10, 10)[0]
+
+    if isinstance(warehouse_at, Path):
+        planned = plan(0) + plan(1)
+    else:
+        with ThreadPoolExecutor(2) as pool:
+            planned = [t for targets in pool.map(plan, range(2)) for t in targets]
+    assert [t.url for t in planned] == [URL]
+    # A third pass planned before the first records finds nothing either.
+    assert wh.plan_revisits(at, schedule, 10, 10)[0] == []
+    fetch = Fetch(url=URL, kind="page", started_at=at, status=304)
+    wh.record_revisits(wh.start_run(), [RevisitResult(planned[0], fetch, "not-modified")], at)
+    assert wh.sql("SELECT revisits, not_modified, claimed_until FROM article_revisits") == [
+        (1, 1, None)
+    ]
+    # Recorded, the claim is over: the article is due again on its schedule.
+    (target,), _ = wh.plan_revisits(at + timedelta(minutes=15), schedule, 10, 10)
+    assert target.url == URL
+
+
+def test_a_killed_pass_loses_nothing(stored: tuple[Warehouse, int]) -> None:
+    wh, _ = stored
+    schedule = parse_schedule("15m/3h,1h/1d")
+    at = T0 + timedelta(minutes=20)
+    (claimed,), _ = wh.plan_revisits(at, schedule, 10, 10)  # its pass dies before recording
+    assert wh.plan_revisits(at + REVISIT_CLAIM - timedelta(minutes=1), schedule, 10, 10)[0] == []
+    (target,), _ = wh.plan_revisits(at + REVISIT_CLAIM, schedule, 10, 10)
+    assert target == claimed

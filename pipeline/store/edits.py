@@ -5,7 +5,7 @@ of watched articles (`article_revisits`: planned by pipeline.revisit, updated by
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -54,6 +54,10 @@ REVISIT_SCHEMA = pa.schema(
     ]
 )
 
+
+# How long a pass's claim on the articles it planned holds: longer than a pass takes (a
+# budget of pages, fetched in parallel), short enough that a killed pass's articles come back.
+REVISIT_CLAIM = timedelta(hours=1)
 
 VISIT_SCHEMA = pa.schema(
     [
@@ -254,14 +258,18 @@ def plan_revisits(
     budget: int,
     per_host: int,
     all_watched: bool = False,
+    claim: timedelta = REVISIT_CLAIM,
 ) -> tuple[list[RevisitTarget], dict[str, int]]:
-    """The watched articles due for a revisit (pipeline.revisit.plan over all of them at
-    once); those past the schedule's window are unwatched, and every watched one's next
-    revisit time stored."""
+    """Inside a write transaction: the watched articles due for a revisit (pipeline.revisit.plan
+    over all of them at once), claimed until `now + claim` so that a pass planned meanwhile
+    leaves them out (recording a revisit ends its claim); those past the schedule's window
+    are unwatched, and every watched one's next revisit time stored."""
     # The host as a hash, computed by DuckDB: no Python call per watched article.
     table = db.con.execute(
         "SELECT article_id, hash(lower(regexp_extract(url, '^[a-zA-Z]+://([^/:?#]+)', 1)))"
-        " AS host, last_changed_at, last_checked_at FROM article_revisits WHERE watched"
+        " AS host, last_changed_at, last_checked_at FROM article_revisits"
+        " WHERE watched AND (claimed_until IS NULL OR claimed_until <= ?)",
+        [now],
     ).to_arrow_table()
     counts = {"revisits_due": 0, "revisits_deferred": 0, "articles_unwatched": 0}
     if table.num_rows == 0:
@@ -300,6 +308,11 @@ def plan_revisits(
     )
     db.con.unregister("_next")
     due = result.due.tolist()
+    if due:
+        db.con.execute(
+            "UPDATE article_revisits SET claimed_until = ? WHERE article_id IN (SELECT unnest(?))",
+            [now + claim, due],
+        )
     rows = db.con.execute(
         "SELECT r.article_id, r.url, r.etag, r.last_modified, r.body_hash, a.title"
         " FROM article_revisits r JOIN articles a USING (article_id)"
@@ -371,7 +384,8 @@ def record_revisit_state(
             " last_modified = coalesce(v.last_modified, article_revisits.last_modified),"
             " body_hash = coalesce(v.body_hash, article_revisits.body_hash),"
             " revisits = article_revisits.revisits + 1,"
-            " not_modified = article_revisits.not_modified + v.unchanged"
+            " not_modified = article_revisits.not_modified + v.unchanged,"
+            " claimed_until = NULL"
             " FROM _visits v WHERE article_revisits.article_id = v.article_id",
             [now],
         )
