@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from pipeline.records import Article, Entry, Fetch, PageResult, PendingPage, RevisitResult
-from pipeline.revisit import parse_schedule
+from pipeline.revisit import DEFAULT_SCHEDULE, parse_schedule
 from pipeline.store import Warehouse
 from pipeline.store.edits import REVISIT_CLAIM
 from pipeline.urls import url_key
@@ -219,3 +219,31 @@ def test_a_killed_pass_loses_nothing(stored: tuple[Warehouse, int]) -> None:
     assert wh.plan_revisits(at + REVISIT_CLAIM - timedelta(minutes=1), schedule, 10, 10)[0] == []
     (target,), _ = wh.plan_revisits(at + REVISIT_CLAIM, schedule, 10, 10)
     assert target == claimed
+
+
+def test_backfilled_articles_are_scheduled_from_their_publication(warehouse_at: Any) -> None:
+    """A backfill stores old articles: one published before the watch window is not revisited
+    (unwatched by the next plan), a recent one is on the tier of its age; an ingest run's
+    articles stay keyed to their first fetch, whatever their date."""
+    old, recent, polled = (f"https://news.example/{name}" for name in ("old", "recent", "polled"))
+    published = {old: T0 - timedelta(days=40), recent: T0 - timedelta(hours=2),
+                 polled: T0 - timedelta(days=40)}  # fmt: skip
+
+    def result(url: str) -> PageResult:
+        art = replace(article(url), text=f"Body of {url}.", published_at=published[url])
+        return PageResult(PendingPage(url, url_key(url), Entry(guid=url, link=url)),
+                          page_fetch(url), art)  # fmt: skip
+
+    with Warehouse(warehouse_at) as wh:
+        wh.record_page_results(wh.start_run("backfill"), [result(old), result(recent)], T0)
+        wh.record_page_results(wh.start_run("scheduled"), [result(polled)], T0)
+        assert wh.sql("SELECT url, last_changed_at FROM article_revisits ORDER BY url") == [
+            (old, T0 - timedelta(days=40)),
+            (polled, T0),
+            (recent, T0 - timedelta(hours=2)),
+        ]
+        schedule = parse_schedule(DEFAULT_SCHEDULE)
+        targets, counts = wh.plan_revisits(T0 + timedelta(minutes=20), schedule, 10, 10)
+        assert sorted(t.url for t in targets) == [polled, recent]
+        assert counts["articles_unwatched"] == 1
+        assert wh.sql("SELECT url FROM article_revisits WHERE NOT watched") == [(old,)]

@@ -197,10 +197,19 @@ def watch_new(
     validators: dict[int, tuple[str | None, str | None, str | None]] | None = None,
 ) -> None:
     """New articles start watched, last changed (and checked) at their first fetch, with
-    their page's validators and body hash."""
+    their page's validators and body hash. A backfill's articles are old when fetched: their
+    schedule is keyed to publication (last changed when published), so one published before
+    the window is unwatched by the next plan instead of revisited every 15 minutes."""
     if not rows:
         return
     validators = validators or {}
+    backfills = {
+        int(run_id)
+        for (run_id,) in db.con.execute(
+            "SELECT run_id FROM runs WHERE mode = 'backfill' AND run_id IN (SELECT unnest(?))",
+            [sorted({r["run_id"] for r in rows if r["run_id"] is not None})],
+        ).fetchall()
+    }
     watch = [
         {
             "article_id": r["article_id"],
@@ -209,7 +218,9 @@ def watch_new(
             "body_hash": validators.get(r["article_id"], (None, None, None))[2],
             "url": r["url"],
             "watched": True,
-            "last_changed_at": r["fetched_at"],
+            "last_changed_at": min(r["fetched_at"], r["published_at"])
+            if r["run_id"] in backfills and r["published_at"] is not None
+            else r["fetched_at"],
             "last_checked_at": r["fetched_at"],
             "revisits": 0,
             "not_modified": 0,
