@@ -247,3 +247,39 @@ def test_backfilled_articles_are_scheduled_from_their_publication(warehouse_at: 
         assert sorted(t.url for t in targets) == [polled, recent]
         assert counts["articles_unwatched"] == 1
         assert wh.sql("SELECT url FROM article_revisits WHERE NOT watched") == [(old,)]
+
+
+def test_a_batch_of_revisits_marks_each_removed_page_once(warehouse_at: Any) -> None:
+    """Pages taken down in one batch are marked together, each with its own reason; a page
+    already marked keeps its first removal."""
+    urls = [f"https://news.example/politics/2026/12/story-{i}" for i in range(3)]
+    t1, t2 = T0 + timedelta(hours=1), T0 + timedelta(hours=2)
+    with Warehouse(warehouse_at) as wh:
+        results = [
+            PageResult(PendingPage(u, url_key(u), Entry(guid=u, link=u)), page_fetch(u),
+                       replace(article(u), text=f"Body of {u}."))
+            for u in urls
+        ]  # fmt: skip
+        wh.record_page_results(wh.start_run(), results, T0)
+        targets, _ = wh.plan_revisits(t1, parse_schedule("15m/3h"), 10, 10, all_watched=True)
+        by_url = {t.url: t for t in targets}
+
+        def found(url: str, status: int, final: str, outcome: str) -> RevisitResult:
+            fetch = Fetch(url=url, kind="page", started_at=t1, status=status, final_url=final)
+            return RevisitResult(by_url[url], fetch, outcome)  # type: ignore[arg-type]
+
+        counts = wh.record_revisits(wh.start_run(), [
+            found(urls[0], 410, urls[0], "removed"),
+            found(urls[1], 200, "https://news.example/politics/", "removed"),
+            found(urls[2], 304, urls[2], "not-modified"),
+        ], t1)  # fmt: skip
+        assert counts["articles_removed"] == 2
+        rows = [(urls[0], t1, "gone-410", False), (urls[1], t1, "redirect-to-section", False),
+                (urls[2], None, None, True)]  # fmt: skip
+        query = (
+            "SELECT a.url, a.removed_at, a.removal_reason, r.watched FROM articles a"
+            " JOIN article_revisits r USING (article_id) ORDER BY a.url"
+        )
+        assert wh.sql(query) == rows
+        wh.record_revisits(wh.start_run(), [found(urls[0], 404, urls[0], "removed")], t2)
+        assert wh.sql(query) == rows

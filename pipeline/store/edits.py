@@ -55,6 +55,8 @@ REVISIT_SCHEMA = pa.schema(
 )
 
 
+REMOVED_SCHEMA = pa.schema([("article_id", pa.int64()), ("removal_reason", pa.string())])
+
 # How long a pass's claim on the articles it planned holds: longer than a pass takes (a
 # budget of pages, fetched in parallel), short enough that a killed pass's articles come back.
 REVISIT_CLAIM = timedelta(hours=1)
@@ -210,23 +212,25 @@ def watch_new(
             [sorted({r["run_id"] for r in rows if r["run_id"] is not None})],
         ).fetchall()
     }
-    watch = [
-        {
-            "article_id": r["article_id"],
-            "etag": validators.get(r["article_id"], (None, None, None))[0],
-            "last_modified": validators.get(r["article_id"], (None, None, None))[1],
-            "body_hash": validators.get(r["article_id"], (None, None, None))[2],
-            "url": r["url"],
-            "watched": True,
-            "last_changed_at": min(r["fetched_at"], r["published_at"])
-            if r["run_id"] in backfills and r["published_at"] is not None
-            else r["fetched_at"],
-            "last_checked_at": r["fetched_at"],
-            "revisits": 0,
-            "not_modified": 0,
-        }
-        for r in rows
-    ]
+    watch = []
+    for r in rows:
+        etag, last_modified, digest = validators.get(r["article_id"], (None, None, None))
+        watch.append(
+            {
+                "article_id": r["article_id"],
+                "etag": etag,
+                "last_modified": last_modified,
+                "body_hash": digest,
+                "url": r["url"],
+                "watched": True,
+                "last_changed_at": min(r["fetched_at"], r["published_at"])
+                if r["run_id"] in backfills and r["published_at"] is not None
+                else r["fetched_at"],
+                "last_checked_at": r["fetched_at"],
+                "revisits": 0,
+                "not_modified": 0,
+            }
+        )
     db.con.register("_watch", pa.Table.from_pylist(watch, schema=REVISIT_SCHEMA))
     db.insert_new("article_revisits", REVISIT_SCHEMA.names, "SELECT * FROM _watch", ["article_id"])
     db.con.unregister("_watch")
@@ -385,7 +389,7 @@ def record_revisit_state(
         )
         if outcome == "removed":
             reason = revisit.removal_reason(fetch.status, target.url, fetch.final_url)
-            removed.append([now, reason, target.article_id])
+            removed.append({"article_id": target.article_id, "removal_reason": reason})
     if state:
         # One set-based UPDATE: on a lake each UPDATE statement writes files of its own.
         db.con.register("_visits", pa.Table.from_pylist(state, schema=VISIT_SCHEMA))
@@ -402,14 +406,16 @@ def record_revisit_state(
         )
         db.con.unregister("_visits")
     if removed:
-        db.con.executemany(
-            "UPDATE articles SET removed_at = ?, removal_reason = ?"
-            " WHERE article_id = ? AND removed_at IS NULL",
-            removed,
+        db.con.register("_removed", pa.Table.from_pylist(removed, schema=REMOVED_SCHEMA))
+        db.con.execute(
+            "UPDATE articles SET removed_at = ?, removal_reason = r.removal_reason FROM _removed r"
+            " WHERE articles.article_id = r.article_id AND articles.removed_at IS NULL",
+            [now],
         )
         db.con.execute(
-            "UPDATE article_revisits SET watched = FALSE WHERE article_id IN (SELECT unnest(?))",
-            [[r[2] for r in removed]],
+            "UPDATE article_revisits SET watched = FALSE"
+            " WHERE article_id IN (SELECT article_id FROM _removed)"
         )
+        db.con.unregister("_removed")
         counts["articles_removed"] = len(removed)
     return counts
