@@ -43,8 +43,8 @@ def revisit_line(counts: dict[str, int]) -> str:
 def cmd_revisit(args: argparse.Namespace) -> int:
     from flows.revisit_flow import revisit
 
-    quiet_task_logs()
     settings: Settings = args.settings
+    quiet_task_logs(settings.progress)
     settings.archive_path  # noqa: B018 - a lake on PostgreSQL without one: one line, now
     Warehouse(settings.warehouse, wait=settings.wait).close()
     from flows.api import prefect_api

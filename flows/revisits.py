@@ -17,7 +17,7 @@ from prefect.futures import PrefectFuture, as_completed
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
-from flows.reports import progress_line
+from flows.reports import log_progress
 from flows.runners import batch_arg, release
 from pipeline.batches import ExtractPool
 from pipeline.fetch import Fetcher
@@ -118,7 +118,6 @@ def track_edits(
             for key, value in counts.items():
                 totals[key] = totals.get(key, 0) + value
             release(future)
-            elapsed = time.monotonic() - started
-            logger.info("run %d: %s", run_id, progress_line(done, len(targets), elapsed))
+            log_progress(logger, run_id, done, len(targets), time.monotonic() - started)
     with Warehouse(path, migrate=False, wait=STEP_WAIT) as wh:
         totals.update(wh.edit_counts(run_id))

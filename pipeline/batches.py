@@ -6,7 +6,7 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import (
     Executor,
     Future,
@@ -15,8 +15,8 @@ from concurrent.futures import (
     as_completed,
 )
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from pipeline.archive import ArchiveWriter, read_record
 from pipeline.errors import ExtractionError, FailureKind, FeedError
@@ -35,6 +35,8 @@ from pipeline.records import (
     StoredPage,
 )
 
+T = TypeVar("T")
+R = TypeVar("R")
 PARENT_POLL = 0.5  # seconds between an extraction worker's checks that its parent lives
 
 
@@ -170,6 +172,38 @@ def warm_up() -> str:
     return str(trafilatura.__version__)
 
 
+def fetched_as_completed(
+    items: Iterable[T], fetch_one: Callable[[T], R], workers: int
+) -> Iterator[R]:
+    """`fetch_one` of every item on a pool of threads, yielded as they complete, not in order:
+    one slow page must not hold back the others."""
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as threads:
+        for arrival in as_completed([threads.submit(fetch_one, item) for item in items]):
+            yield arrival.result()
+
+
+def extraction_job(
+    extractor: Executor | None, body: bytes, url: str, entry: Entry, headers: dict[str, str]
+) -> Future[Article]:
+    """extract_page on the pool, or (no pool) here and now; either way a future whose
+    result() gives the article or raises what extraction raised."""
+    if extractor is not None:
+        return extractor.submit(extract_page, body, url, entry, headers)
+    job: Future[Article] = Future()
+    try:
+        job.set_result(extract_page(body, url, entry, headers))
+    except Exception as exc:  # noqa: BLE001 - raised again by job.result(), as from a pool
+        job.set_exception(exc)
+    return job
+
+
+def extraction_failure(exc: Exception) -> str:
+    """One line for an extraction that raised (a worker crash names its exception type)."""
+    if isinstance(exc, ExtractionError):
+        return f"extraction failed: {exc}"
+    return f"extraction failed: {type(exc).__name__}: {exc}"
+
+
 def fetch_page_batch(
     pages: list[PendingPage],
     fetcher: Fetcher,
@@ -200,42 +234,30 @@ def fetch_page_batch(
         return page, fetch
 
     try:
-        with ThreadPoolExecutor(max_workers=max(1, fetcher.settings.fetch_workers)) as threads:
-            # As they complete, not in order: one slow page must not hold back the others.
-            arrivals = [threads.submit(fetch_one, page) for page in pages]
-            for arrival in as_completed(arrivals):
-                page, fetch = arrival.result()
-                result = PageResult(page=page, fetch=fetch)
-                results.append(result)
-                if not fetch.ok:
-                    reason = fetch.error or f"HTTP {fetch.status}"
-                    result.error = reason
-                    result.article = _fallback(page, reason)
-                    continue
-                url = fetch.final_url or page.url
-                if extractor is None:
-                    job = partial(extract_page, fetch.body, url, page.entry, fetch.headers)
-                    _finish(result, job)
-                else:
-                    future = extractor.submit(
-                        extract_page, fetch.body, url, page.entry, fetch.headers
-                    )
-                    pending.append((result, future))
-        for result, future in pending:
-            _finish(result, future.result)
+        workers = fetcher.settings.fetch_workers
+        for page, fetch in fetched_as_completed(pages, fetch_one, workers):
+            result = PageResult(page=page, fetch=fetch)
+            results.append(result)
+            if not fetch.ok:
+                reason = fetch.error or f"HTTP {fetch.status}"
+                result.error = reason
+                result.article = _fallback(page, reason)
+                continue
+            url = fetch.final_url or page.url
+            job = extraction_job(extractor, fetch.body, url, page.entry, fetch.headers)
+            pending.append((result, job))
+        for result, job in pending:
+            _finish(result, job)
     finally:
         archive.close()
     return results
 
 
-def _finish(result: PageResult, run: Callable[[], Article]) -> None:
+def _finish(result: PageResult, job: Future[Article]) -> None:
     try:
-        result.article = run()
-    except ExtractionError as exc:
-        result.error = f"extraction failed: {exc}"
-        result.article = _fallback(result.page, result.error)
+        result.article = job.result()
     except Exception as exc:  # noqa: BLE001 - a worker crash must cost one page, not the batch
-        result.error = f"extraction failed: {type(exc).__name__}: {exc}"
+        result.error = extraction_failure(exc)
         result.article = _fallback(result.page, result.error)
 
 

@@ -379,15 +379,12 @@ def judge(
     old_print = fingerprint(old.title, old.text)
     new_print = fingerprint(new.title, new.text)
     if new_print == old_print:
-        if old.title == new.title and old.text == new.text:
-            change = compare(old, new)
-            if VERSION_FIELDS & set(change.fields_changed):
-                return Verdict("version", change)
-            return Verdict("unchanged")
+        # The text is the same or differs only by noise: a version only if another field did.
         change = compare(old, new)
         if VERSION_FIELDS & set(change.fields_changed) - {"headline", "body"}:
             return Verdict("version", change)
-        return Verdict("noise")
+        same = old.title == new.title and old.text == new.text
+        return Verdict("unchanged" if same else "noise")
     old_len, new_len = len(normalise(old.text)), len(normalise(new.text))
     if old_len and new_len < short_ratio * old_len and new_print != pending_short:
         return Verdict("short", short_fingerprint=new_print)

@@ -4,7 +4,7 @@ The schedule is NewsDiffs': keyed to the time since the article last changed, ev
 for 3 h, hourly to a day, 3-hourly to a week, every 3 days to a month; past the window the
 article is no longer watched. An edit sets "last changed" to now, so the article is back on
 the fast schedule. `plan` picks the due articles of a whole warehouse at once, vectorised over
-numpy arrays (100k watched articles in milliseconds; scripts/revisit_plan_benchmark.py), most
+numpy arrays (100k watched articles in milliseconds; scripts/revisit_benchmark.py), most
 overdue first, at most `per_host` per host and `budget` in all per run.
 
 A revisit sends the last ETag/Last-Modified (a 304 costs one cheap request) and hashes the

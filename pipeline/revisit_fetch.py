@@ -1,17 +1,15 @@
 """Fetching a batch of revisits: a conditional GET per watched article (its last ETag and
-Last-Modified), the body hashed, and only a page whose bytes changed extracted again."""
+Last-Modified), the body hashed, and only a page whose bytes changed extracted again. The
+threads and the extraction pool are pipeline.batches' (as fetch_page_batch uses them)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
-from functools import partial
+from concurrent.futures import Executor, Future
 from pathlib import Path
 
 from pipeline.archive import ArchiveWriter
-from pipeline.batches import extract_page
+from pipeline.batches import extraction_failure, extraction_job, fetched_as_completed
 from pipeline.changes import body_hash
-from pipeline.errors import ExtractionError
 from pipeline.fetch import Fetcher
 from pipeline.records import Article, Entry, RevisitResult, RevisitTarget
 from pipeline.revisit import outcome
@@ -40,36 +38,29 @@ def fetch_revisit_batch(
         return RevisitResult(target, fetch, found, digest)
 
     try:
-        with ThreadPoolExecutor(max_workers=max(1, fetcher.settings.fetch_workers)) as threads:
-            for arrival in as_completed([threads.submit(fetch_one, t) for t in targets]):
-                result = arrival.result()
-                results.append(result)
-                if result.outcome != "changed":
-                    result.fetch.body = result.fetch.raw_body = b""
-                    continue
-                fetch, target = result.fetch, result.target
-                entry = Entry(guid=target.url, link=target.url)
-                url = fetch.final_url or target.url
-                if extractor is None:
-                    _extract(result, partial(extract_page, fetch.body, url, entry, fetch.headers))
-                else:
-                    job = extractor.submit(extract_page, fetch.body, url, entry, fetch.headers)
-                    pending.append((result, job))
+        workers = fetcher.settings.fetch_workers
+        for result in fetched_as_completed(targets, fetch_one, workers):
+            results.append(result)
+            if result.outcome != "changed":
+                result.fetch.body = result.fetch.raw_body = b""
+                continue
+            fetch, target = result.fetch, result.target
+            entry = Entry(guid=target.url, link=target.url)
+            url = fetch.final_url or target.url
+            job = extraction_job(extractor, fetch.body, url, entry, fetch.headers)
+            pending.append((result, job))
         for result, job in pending:
-            _extract(result, job.result)
+            _extract(result, job)
     finally:
         archive.close()
     return results
 
 
-def _extract(result: RevisitResult, run: Callable[[], Article]) -> None:
+def _extract(result: RevisitResult, job: Future[Article]) -> None:
     try:
-        article = run()
-    except ExtractionError as exc:
-        result.error = f"extraction failed: {exc}"
-        return
+        article = job.result()
     except Exception as exc:  # noqa: BLE001 - a worker crash must cost one page, not the batch
-        result.error = f"extraction failed: {type(exc).__name__}: {exc}"
+        result.error = extraction_failure(exc)
         return
     # A page whose body text failed falls back to the entry, which a revisit has none of.
     result.article = article if article.source == "page" else None

@@ -110,9 +110,10 @@ class Settings(BaseSettings):
     )
     progress: Literal["auto", "always", "never"] = Field(
         "auto",
-        description="`run`, `backfill`, `reextract`: the pages progress bar on standard error;"
-        " `auto` draws it in place on a terminal and prints none when piped, `always` prints a"
-        " line per batch, `never` none (the run's log in Prefect keeps every line)",
+        description="`run`, `backfill`, `reextract`, `revisit`: the pages progress bar on"
+        " standard error; `auto` draws it in place on a terminal and prints none when piped,"
+        " `always` prints a line per batch, `never` none (the run's log in Prefect keeps every"
+        " line)",
     )
     wait: float = Field(
         60.0,

@@ -213,3 +213,26 @@ def test_jsonld_correction_is_read_from_the_page() -> None:
     assert art.correction == "An earlier version misstated the cost."
     plain = extract_article(html.replace(b'"correction"', b'"comment"'), "https://news.example/t")
     assert plain.correction is None
+
+
+@pytest.mark.parametrize("text", ["same", "noisy"])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [(None, None), ("authors", ["Max Roe"]), ("image", "https://example.org/new.jpg"),
+     ("topics", ["City"]), ("modified_at", T0 + timedelta(hours=1))],
+)  # fmt: skip
+def test_same_or_noisy_text_is_a_version_only_when_another_field_changed(
+    text: str, field: str | None, value: object
+) -> None:
+    """The text the same, or differing by noise only: authors, image or topics changed make a
+    version of kind metadata (the body not among its fields); dates alone or nothing do not."""
+    old = snap(text=BODY + "\nPosted 5 minutes ago · 1,204 views")
+    body = old.text if text == "same" else BODY + "\nPosted 2 hours ago · 13,977 views"
+    new = snap(text=body, **({field: value} if field else {}))
+    verdict = judge(old, new)
+    if field in ("authors", "image", "topics"):
+        assert verdict.outcome == "version" and verdict.change is not None
+        assert verdict.change.fields_changed == (field,) and verdict.change.kind == "metadata"
+    else:
+        assert verdict.outcome == ("unchanged" if text == "same" else "noise")
+        assert verdict.change is None

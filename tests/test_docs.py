@@ -101,3 +101,15 @@ def test_every_example_query_is_in_the_tables_reference() -> None:
     names = sorted(p.stem for p in (ROOT / "warehouse" / "queries").glob("*.sql"))
     assert "articles_per_site_day" in names
     assert not [n for n in names if f"| `{n}` |" not in reference]
+
+
+def test_every_script_named_in_code_or_docs_exists() -> None:
+    """A measurement script named in a docstring or a doc is one a reader can run."""
+    named = {
+        match
+        for path in [*ROOT.glob("pipeline/**/*.py"), *ROOT.glob("flows/**/*.py"),
+                     *ROOT.glob("docs/*.md"), ROOT / "README.md"]
+        for match in re.findall(r"scripts/\w+\.py", path.read_text(encoding="utf-8"))
+    }  # fmt: skip
+    assert "scripts/revisit_benchmark.py" in named
+    assert sorted(n for n in named if not (ROOT / n).exists()) == []

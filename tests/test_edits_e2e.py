@@ -136,6 +136,17 @@ def test_edits_are_caught_and_classified(
         # Every page answers 304, the one the feed's signal fetched again too (its
         # validators were refreshed by that fetch).
         assert report["revisits_unchanged"] == len(SCENARIOS) - 1
+        # Piped, the progress bar is left out; NEWS_INGEST_PROGRESS=always prints its lines.
+        assert "pages/s" not in cli.stderr
+        always = subprocess.run(
+            [sys.executable, "-m", "flows.cli", "revisit", "--warehouse", where,
+             "--all-watched"],
+            capture_output=True, text=True, check=False, timeout=300,
+            env={**os.environ, "PREFECT_API_URL": prefect_server,
+                 "NEWS_INGEST_PROGRESS": "always"},
+        )  # fmt: skip
+        assert always.returncode == 0, always.stderr
+        assert f"{len(SCENARIOS) - 1}/{len(SCENARIOS) - 1} pages" in always.stderr
 
         revisit_log = site.log[requests_before:]
         page_paths = {p.path for p in pages.values()}

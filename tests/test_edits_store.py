@@ -4,6 +4,7 @@ queries, revisit state and removals, on a DuckDB file and on lakes."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,8 +13,9 @@ from typing import Any
 import pytest
 
 from pipeline.records import Article, Entry, Fetch, PageResult, PendingPage, RevisitResult
-from pipeline.revisit import parse_schedule
+from pipeline.revisit import DEFAULT_SCHEDULE, parse_schedule
 from pipeline.store import Warehouse
+from pipeline.store.edits import REVISIT_CLAIM
 from pipeline.urls import url_key
 from tests.test_store import article, page_fetch
 
@@ -174,3 +176,110 @@ def test_plan_unwatches_past_the_window(stored: tuple[Warehouse, int]) -> None:
     targets, counts = wh.plan_revisits(T0 + timedelta(days=2), schedule, 10, 10)
     assert targets == [] and counts["articles_unwatched"] == 1
     assert wh.sql("SELECT watched FROM article_revisits") == [(False,)]
+
+
+def test_two_passes_planned_at_once_share_the_due_articles(
+    warehouse_at: Any, stored: tuple[Warehouse, int]
+) -> None:
+    """The scheduled ingest's pass and `news-ingest revisit` (or two lake writers) plan at
+    the same time: each due article is claimed by one of them, fetched and counted once.
+    (Writers of a DuckDB file take turns, the writer lock held for a whole run: there the
+    second pass plans after the first.)"""
+    wh, _ = stored
+    schedule = parse_schedule("15m/3h,1h/1d")
+    at = T0 + timedelta(minutes=20)
+
+    def plan(_: int) -> list[Any]:
+        with Warehouse(warehouse_at, migrate=False) as other:
+            return other.plan_revisits(at, schedule, 10, 10)[0]
+
+    if isinstance(warehouse_at, Path):
+        planned = plan(0) + plan(1)
+    else:
+        with ThreadPoolExecutor(2) as pool:
+            planned = [t for targets in pool.map(plan, range(2)) for t in targets]
+    assert [t.url for t in planned] == [URL]
+    # A third pass planned before the first records finds nothing either.
+    assert wh.plan_revisits(at, schedule, 10, 10)[0] == []
+    fetch = Fetch(url=URL, kind="page", started_at=at, status=304)
+    wh.record_revisits(wh.start_run(), [RevisitResult(planned[0], fetch, "not-modified")], at)
+    assert wh.sql("SELECT revisits, not_modified, claimed_until FROM article_revisits") == [
+        (1, 1, None)
+    ]
+    # Recorded, the claim is over: the article is due again on its schedule.
+    (target,), _ = wh.plan_revisits(at + timedelta(minutes=15), schedule, 10, 10)
+    assert target.url == URL
+
+
+def test_a_killed_pass_loses_nothing(stored: tuple[Warehouse, int]) -> None:
+    wh, _ = stored
+    schedule = parse_schedule("15m/3h,1h/1d")
+    at = T0 + timedelta(minutes=20)
+    (claimed,), _ = wh.plan_revisits(at, schedule, 10, 10)  # its pass dies before recording
+    assert wh.plan_revisits(at + REVISIT_CLAIM - timedelta(minutes=1), schedule, 10, 10)[0] == []
+    (target,), _ = wh.plan_revisits(at + REVISIT_CLAIM, schedule, 10, 10)
+    assert target == claimed
+
+
+def test_backfilled_articles_are_scheduled_from_their_publication(warehouse_at: Any) -> None:
+    """A backfill stores old articles: one published before the watch window is not revisited
+    (unwatched by the next plan), a recent one is on the tier of its age; an ingest run's
+    articles stay keyed to their first fetch, whatever their date."""
+    old, recent, polled = (f"https://news.example/{name}" for name in ("old", "recent", "polled"))
+    published = {old: T0 - timedelta(days=40), recent: T0 - timedelta(hours=2),
+                 polled: T0 - timedelta(days=40)}  # fmt: skip
+
+    def result(url: str) -> PageResult:
+        art = replace(article(url), text=f"Body of {url}.", published_at=published[url])
+        return PageResult(PendingPage(url, url_key(url), Entry(guid=url, link=url)),
+                          page_fetch(url), art)  # fmt: skip
+
+    with Warehouse(warehouse_at) as wh:
+        wh.record_page_results(wh.start_run("backfill"), [result(old), result(recent)], T0)
+        wh.record_page_results(wh.start_run("scheduled"), [result(polled)], T0)
+        assert wh.sql("SELECT url, last_changed_at FROM article_revisits ORDER BY url") == [
+            (old, T0 - timedelta(days=40)),
+            (polled, T0),
+            (recent, T0 - timedelta(hours=2)),
+        ]
+        schedule = parse_schedule(DEFAULT_SCHEDULE)
+        targets, counts = wh.plan_revisits(T0 + timedelta(minutes=20), schedule, 10, 10)
+        assert sorted(t.url for t in targets) == [polled, recent]
+        assert counts["articles_unwatched"] == 1
+        assert wh.sql("SELECT url FROM article_revisits WHERE NOT watched") == [(old,)]
+
+
+def test_a_batch_of_revisits_marks_each_removed_page_once(warehouse_at: Any) -> None:
+    """Pages taken down in one batch are marked together, each with its own reason; a page
+    already marked keeps its first removal."""
+    urls = [f"https://news.example/politics/2026/12/story-{i}" for i in range(3)]
+    t1, t2 = T0 + timedelta(hours=1), T0 + timedelta(hours=2)
+    with Warehouse(warehouse_at) as wh:
+        results = [
+            PageResult(PendingPage(u, url_key(u), Entry(guid=u, link=u)), page_fetch(u),
+                       replace(article(u), text=f"Body of {u}."))
+            for u in urls
+        ]  # fmt: skip
+        wh.record_page_results(wh.start_run(), results, T0)
+        targets, _ = wh.plan_revisits(t1, parse_schedule("15m/3h"), 10, 10, all_watched=True)
+        by_url = {t.url: t for t in targets}
+
+        def found(url: str, status: int, final: str, outcome: str) -> RevisitResult:
+            fetch = Fetch(url=url, kind="page", started_at=t1, status=status, final_url=final)
+            return RevisitResult(by_url[url], fetch, outcome)  # type: ignore[arg-type]
+
+        counts = wh.record_revisits(wh.start_run(), [
+            found(urls[0], 410, urls[0], "removed"),
+            found(urls[1], 200, "https://news.example/politics/", "removed"),
+            found(urls[2], 304, urls[2], "not-modified"),
+        ], t1)  # fmt: skip
+        assert counts["articles_removed"] == 2
+        rows = [(urls[0], t1, "gone-410", False), (urls[1], t1, "redirect-to-section", False),
+                (urls[2], None, None, True)]  # fmt: skip
+        query = (
+            "SELECT a.url, a.removed_at, a.removal_reason, r.watched FROM articles a"
+            " JOIN article_revisits r USING (article_id) ORDER BY a.url"
+        )
+        assert wh.sql(query) == rows
+        wh.record_revisits(wh.start_run(), [found(urls[0], 404, urls[0], "removed")], t2)
+        assert wh.sql(query) == rows

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from pipeline.changes import body_hash
 from pipeline.feeds import parse_feed
 from pipeline.jsonfeed import parse_json_feed
 from pipeline.records import Entry, FeedState, PageResult
@@ -94,6 +95,40 @@ def test_the_signal_is_cleared_by_the_fetch(stored: tuple[Warehouse, FeedState, 
     wh.record_page_results(wh.start_run(), [PageResult(page, page_fetch(LINK), new)])
     assert wh.pending_pages() == []
     assert wh.sql("SELECT max(version) FROM article_versions")[0][0] == 2
+
+
+@pytest.mark.parametrize("extracted", ["nothing", "feed-fallback"])
+def test_a_failed_extraction_keeps_the_stored_body_hash(
+    stored: tuple[Warehouse, FeedState, Entry], extracted: str
+) -> None:
+    """The signalled page is fetched but nothing is extracted from it: its bytes must not
+    become the revisit's body hash, or the next revisit would call them the same body and
+    never extract them again."""
+    wh, state, first = stored
+    before = wh.sql("SELECT etag, last_modified, body_hash FROM article_revisits")
+    assert before[0][2] is not None
+    assert feed_again(wh, state, replace(first, title="Council votes for a bigger tram")) == 1
+    (page,) = wh.pending_pages()
+    fetch = replace(
+        page_fetch(LINK),
+        body=b"<html><p>Edited, in a layout the extractor cannot read</p></html>",
+        headers={"content-type": "text/html", "etag": '"v2"'},
+    )
+    fallback = replace(article(LINK), source="feed") if extracted == "feed-fallback" else None
+    wh.record_page_results(wh.start_run(), [PageResult(page, fetch, fallback)])
+    assert wh.sql("SELECT etag, last_modified, body_hash FROM article_revisits") == before
+    assert before[0][2] != body_hash(fetch.body)
+
+
+def test_a_new_article_from_the_feed_alone_gets_no_body_hash(warehouse_at: Any) -> None:
+    with Warehouse(warehouse_at) as wh:
+        (state,) = wh.feed_states(["https://news.example/feed.xml"])
+        run_id = wh.start_run()
+        wh.record_feed_results(run_id, [ok_result(state, Entry(guid="t", link=LINK))])
+        (page,) = wh.pending_pages()
+        fallback = replace(article(LINK), source="feed")
+        wh.record_page_results(run_id, [PageResult(page, page_fetch(LINK), fallback)])
+        assert wh.sql("SELECT body_hash, watched FROM article_revisits") == [(None, True)]
 
 
 RSS = """<?xml version="1.0"?>

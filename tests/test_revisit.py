@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from pipeline.changes import body_hash
+from pipeline.fetch import Fetcher
+from pipeline.loopback import LoopbackSite
+from pipeline.records import RevisitTarget
 from pipeline.revisit import (
     DEFAULT_SCHEDULE,
     is_section_redirect,
@@ -14,6 +21,7 @@ from pipeline.revisit import (
     plan,
     removal_reason,
 )
+from pipeline.revisit_fetch import fetch_revisit_batch
 from pipeline.settings import Settings, SettingsError
 
 MIN, HOUR, DAY = 60.0, 3600.0, 86400.0
@@ -166,3 +174,56 @@ def test_outcomes() -> None:
     assert outcome(None, "timed out", url, url, None, "h") == "failed"
     assert removal_reason(410, url, url) == "gone-410"
     assert removal_reason(200, url, "https://news.example/") == "redirect-to-section"
+
+
+@pytest.mark.parametrize("pool", [False, True], ids=["inline", "pool"])
+def test_a_batch_of_revisits_on_a_real_site(
+    allow_loopback: None, tmp_path: Path, pool: bool
+) -> None:
+    """fetch_revisit_batch against a loopback site, extracting inline or on a pool: a 304, the
+    same bytes, an edited page extracted again, a page with no body text, a page taken down."""
+    from pipeline.corpus import absent_reason
+
+    if absent_reason():
+        pytest.skip(absent_reason() or "")
+    from tests.edit_site import HTML, editable_pages
+
+    names = ("unchanged", "same-bytes", "edited", "emptied", "gone")
+    pages = dict(zip(names, editable_pages(len(names)), strict=True))
+    with LoopbackSite() as site, Fetcher(Settings()) as fetcher:
+        for p in pages.values():
+            site.set(p.path, p.html.encode(), HTML)
+        targets = {}
+        for name, p in pages.items():
+            first = fetcher.fetch(site.url(p.path), "page")
+            keep = name != "same-bytes"  # no validators kept: a full answer, its hash compared
+            targets[name] = RevisitTarget(
+                len(targets) + 1, site.url(p.path),
+                first.headers.get("etag") if keep else None,
+                first.headers.get("last-modified") if keep else None,
+                body_hash(first.body), p.title,
+            )  # fmt: skip
+        site.set(pages["edited"].path, pages["edited"].headline("A rewritten headline"), HTML)
+        site.set(pages["emptied"].path, b"<html><body></body></html>", HTML)
+        site.fail(pages["gone"].path, 410)
+        executor = ThreadPoolExecutor(2) if pool else None
+        try:
+            results = fetch_revisit_batch(
+                list(targets.values()), fetcher, tmp_path / "archive", executor, "t"
+            )
+        finally:
+            if executor is not None:
+                executor.shutdown()
+    found = {r.target.url: r for r in results}
+    by_name = {name: found[t.url] for name, t in targets.items()}
+    assert {n: r.outcome for n, r in by_name.items()} == {
+        "unchanged": "not-modified", "same-bytes": "same-body", "edited": "changed",
+        "emptied": "changed", "gone": "removed",
+    }  # fmt: skip
+    edited = by_name["edited"]
+    assert edited.article is not None and edited.article.title == "A rewritten headline"
+    assert edited.error is None and edited.fetch.body
+    emptied = by_name["emptied"]
+    assert emptied.article is None and emptied.error == "extraction found no body text"
+    for name in ("unchanged", "same-bytes", "gone"):
+        assert by_name[name].article is None and by_name[name].fetch.body == b""

@@ -78,7 +78,9 @@ def record_page_results(
             known[art.url_key] = article_id
             new_articles.append(art)
             new_rows.append(article_row(art, article_id, fetch_id, now, run_id))
-            if r.fetch.ok:  # what a revisit's conditional GET and body hash start from
+            # What a revisit's conditional GET and body hash start from: only a page the
+            # article was extracted from (the same bytes are never extracted again).
+            if r.fetch.ok and art.source == "page":
                 validators[article_id] = page_validators(r.fetch)
             counts["articles_new"] += 1
             if art.source == "feed":
@@ -104,7 +106,7 @@ def record_page_results(
             [
                 (r.page.article_id, r.fetch)
                 for r, _ in refreshed
-                if r.fetch.ok and r.page.article_id
+                if r.fetch.ok and r.page.article_id and r.article and r.article.source == "page"
             ],
         )
         fallback_ids = {row["article_id"] for row in new_rows if row["source"] == "feed"}

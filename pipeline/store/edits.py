@@ -5,7 +5,7 @@ of watched articles (`article_revisits`: planned by pipeline.revisit, updated by
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -54,6 +54,12 @@ REVISIT_SCHEMA = pa.schema(
     ]
 )
 
+
+REMOVED_SCHEMA = pa.schema([("article_id", pa.int64()), ("removal_reason", pa.string())])
+
+# How long a pass's claim on the articles it planned holds: longer than a pass takes (a
+# budget of pages, fetched in parallel), short enough that a killed pass's articles come back.
+REVISIT_CLAIM = timedelta(hours=1)
 
 VISIT_SCHEMA = pa.schema(
     [
@@ -193,25 +199,38 @@ def watch_new(
     validators: dict[int, tuple[str | None, str | None, str | None]] | None = None,
 ) -> None:
     """New articles start watched, last changed (and checked) at their first fetch, with
-    their page's validators and body hash."""
+    their page's validators and body hash. A backfill's articles are old when fetched: their
+    schedule is keyed to publication (last changed when published), so one published before
+    the window is unwatched by the next plan instead of revisited every 15 minutes."""
     if not rows:
         return
     validators = validators or {}
-    watch = [
-        {
-            "article_id": r["article_id"],
-            "etag": validators.get(r["article_id"], (None, None, None))[0],
-            "last_modified": validators.get(r["article_id"], (None, None, None))[1],
-            "body_hash": validators.get(r["article_id"], (None, None, None))[2],
-            "url": r["url"],
-            "watched": True,
-            "last_changed_at": r["fetched_at"],
-            "last_checked_at": r["fetched_at"],
-            "revisits": 0,
-            "not_modified": 0,
-        }
-        for r in rows
-    ]
+    backfills = {
+        int(run_id)
+        for (run_id,) in db.con.execute(
+            "SELECT run_id FROM runs WHERE mode = 'backfill' AND run_id IN (SELECT unnest(?))",
+            [sorted({r["run_id"] for r in rows if r["run_id"] is not None})],
+        ).fetchall()
+    }
+    watch = []
+    for r in rows:
+        etag, last_modified, digest = validators.get(r["article_id"], (None, None, None))
+        watch.append(
+            {
+                "article_id": r["article_id"],
+                "etag": etag,
+                "last_modified": last_modified,
+                "body_hash": digest,
+                "url": r["url"],
+                "watched": True,
+                "last_changed_at": min(r["fetched_at"], r["published_at"])
+                if r["run_id"] in backfills and r["published_at"] is not None
+                else r["fetched_at"],
+                "last_checked_at": r["fetched_at"],
+                "revisits": 0,
+                "not_modified": 0,
+            }
+        )
     db.con.register("_watch", pa.Table.from_pylist(watch, schema=REVISIT_SCHEMA))
     db.insert_new("article_revisits", REVISIT_SCHEMA.names, "SELECT * FROM _watch", ["article_id"])
     db.con.unregister("_watch")
@@ -254,14 +273,18 @@ def plan_revisits(
     budget: int,
     per_host: int,
     all_watched: bool = False,
+    claim: timedelta = REVISIT_CLAIM,
 ) -> tuple[list[RevisitTarget], dict[str, int]]:
-    """The watched articles due for a revisit (pipeline.revisit.plan over all of them at
-    once); those past the schedule's window are unwatched, and every watched one's next
-    revisit time stored."""
+    """Inside a write transaction: the watched articles due for a revisit (pipeline.revisit.plan
+    over all of them at once), claimed until `now + claim` so that a pass planned meanwhile
+    leaves them out (recording a revisit ends its claim); those past the schedule's window
+    are unwatched, and every watched one's next revisit time stored."""
     # The host as a hash, computed by DuckDB: no Python call per watched article.
     table = db.con.execute(
         "SELECT article_id, hash(lower(regexp_extract(url, '^[a-zA-Z]+://([^/:?#]+)', 1)))"
-        " AS host, last_changed_at, last_checked_at FROM article_revisits WHERE watched"
+        " AS host, last_changed_at, last_checked_at FROM article_revisits"
+        " WHERE watched AND (claimed_until IS NULL OR claimed_until <= ?)",
+        [now],
     ).to_arrow_table()
     counts = {"revisits_due": 0, "revisits_deferred": 0, "articles_unwatched": 0}
     if table.num_rows == 0:
@@ -300,6 +323,11 @@ def plan_revisits(
     )
     db.con.unregister("_next")
     due = result.due.tolist()
+    if due:
+        db.con.execute(
+            "UPDATE article_revisits SET claimed_until = ? WHERE article_id IN (SELECT unnest(?))",
+            [now + claim, due],
+        )
     rows = db.con.execute(
         "SELECT r.article_id, r.url, r.etag, r.last_modified, r.body_hash, a.title"
         " FROM article_revisits r JOIN articles a USING (article_id)"
@@ -361,7 +389,7 @@ def record_revisit_state(
         )
         if outcome == "removed":
             reason = revisit.removal_reason(fetch.status, target.url, fetch.final_url)
-            removed.append([now, reason, target.article_id])
+            removed.append({"article_id": target.article_id, "removal_reason": reason})
     if state:
         # One set-based UPDATE: on a lake each UPDATE statement writes files of its own.
         db.con.register("_visits", pa.Table.from_pylist(state, schema=VISIT_SCHEMA))
@@ -371,20 +399,23 @@ def record_revisit_state(
             " last_modified = coalesce(v.last_modified, article_revisits.last_modified),"
             " body_hash = coalesce(v.body_hash, article_revisits.body_hash),"
             " revisits = article_revisits.revisits + 1,"
-            " not_modified = article_revisits.not_modified + v.unchanged"
+            " not_modified = article_revisits.not_modified + v.unchanged,"
+            " claimed_until = NULL"
             " FROM _visits v WHERE article_revisits.article_id = v.article_id",
             [now],
         )
         db.con.unregister("_visits")
     if removed:
-        db.con.executemany(
-            "UPDATE articles SET removed_at = ?, removal_reason = ?"
-            " WHERE article_id = ? AND removed_at IS NULL",
-            removed,
+        db.con.register("_removed", pa.Table.from_pylist(removed, schema=REMOVED_SCHEMA))
+        db.con.execute(
+            "UPDATE articles SET removed_at = ?, removal_reason = r.removal_reason FROM _removed r"
+            " WHERE articles.article_id = r.article_id AND articles.removed_at IS NULL",
+            [now],
         )
         db.con.execute(
-            "UPDATE article_revisits SET watched = FALSE WHERE article_id IN (SELECT unnest(?))",
-            [[r[2] for r in removed]],
+            "UPDATE article_revisits SET watched = FALSE"
+            " WHERE article_id IN (SELECT article_id FROM _removed)"
         )
+        db.con.unregister("_removed")
         counts["articles_removed"] = len(removed)
     return counts
