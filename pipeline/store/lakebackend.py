@@ -53,6 +53,8 @@ class CommitLock:
         self.location = location
         self.claims = claims
         self._handle: Any = None
+        self._depth = 0  # nesting of held() by the thread holding it
+        self._owner = 0
 
     def acquire(self) -> None:
         if self.location.catalog == "postgres":
@@ -85,12 +87,23 @@ class CommitLock:
 
     @contextmanager
     def held(self) -> Iterator[None]:
+        """Held until the block ends; re-entrant in one thread of one process (the migrations
+        hold it around their transactions, each of which takes it again)."""
+        if self._depth and self._owner == threading.get_ident():
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
         began = time.perf_counter()
         self.acquire()
+        self._depth, self._owner = 1, threading.get_ident()
         got = time.perf_counter()
         try:
             yield
         finally:
+            self._depth = 0
             self.release()
             SECTION_STATS.add(got - began, time.perf_counter() - got)
 

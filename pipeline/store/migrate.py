@@ -59,27 +59,34 @@ def migrations() -> list[Migration]:
 
 
 def migrate(db: WarehouseConnection) -> list[int]:
-    """Apply the migrations not yet recorded, all in one transaction (on a lake: inside its
-    commit section, so two processes opening a new lake apply them once); recreate the views.
-    Each SQL script runs in the backend's form of it (a lake's has no keys nor sequences).
-    Returns the versions applied."""
-    with db.transaction() as con:
-        for statement in db.backend.migration_statements(SCHEMA_MIGRATIONS):
-            con.execute(statement)
-        done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    """Apply the migrations not yet recorded, each in a transaction of its own with its
+    record, so a crash leaves whole migrations behind and the next open goes on (all inside
+    the lake's commit section, so two processes opening a new lake apply them once); then
+    recreate the views. One transaction each, not one for all: DuckDB fails the
+    commit of a transaction that alters a table after updating it (008 fills a column that
+    009 follows with another). Each SQL script runs in the backend's form of it (a lake's
+    has no keys nor sequences). Returns the versions applied."""
+    with db.backend.commit_section():
+        with db.transaction() as con:
+            for statement in db.backend.migration_statements(SCHEMA_MIGRATIONS):
+                con.execute(statement)
+            done = {r[0] for r in con.execute("SELECT version FROM schema_migrations").fetchall()}
         applied = []
         for migration in migrations():
             if migration.version in done:
                 continue
-            if migration.ran_with is None or migration.ran_with not in done:
-                migration.apply(db)
-            con.execute(
-                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
-                [migration.version, migration.name],
-            )
+            with db.transaction() as con:
+                if migration.ran_with is None or migration.ran_with not in done:
+                    migration.apply(db)
+                con.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
+                    [migration.version, migration.name],
+                )
+            done.add(migration.version)
             applied.append(migration.version)
-        for statement in db.backend.migration_statements(lakeddl.views_script()):
-            con.execute(statement)
+        with db.transaction() as con:
+            for statement in db.backend.migration_statements(lakeddl.views_script()):
+                con.execute(statement)
     return applied
 
 
