@@ -110,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep", action="store_true", help="keep the copies and their indexes in --work"
     )
+    parser.add_argument(
+        "--fresh-only",
+        action="store_true",
+        help="time the rebuild and the queries on the fresh index only (no arrivals, no refresh)",
+    )
     args = parser.parse_args(argv)
     import tempfile
 
@@ -136,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         queries(db, args.repeat, "index fresh")
+        if args.fresh_only:
+            continue
         pristine = work / "pristine.search"
         shutil.copy(index, pristine)
         for fresh in FRESH_COUNTS:
