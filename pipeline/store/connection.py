@@ -101,6 +101,10 @@ class Backend(ABC):
     # Whether id columns default to their sequence (a DuckDB file), so an insert may omit them.
     has_id_defaults = True
 
+    # Whether pending migrations commit as one transaction (a lake), or one by one (a file:
+    # DuckDB refuses to commit a transaction that updates a table, then alters it).
+    migrations_in_one_transaction = False
+
     def commit_section(self) -> AbstractContextManager[None]:
         """Held around each write step's transaction, from before BEGIN to after COMMIT."""
         return nullcontext()

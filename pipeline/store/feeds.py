@@ -116,10 +116,10 @@ def record_feed_results(
         failed = r.error is not None
         if failed:
             counts["feeds_failed"] += 1
-        if failed and f.kind == "push":
-            # A pushed body that does not parse says nothing of the feed as polled: its
-            # state, failure count and schedule stay (the push counts as rejected).
-            continue
+            if f.kind == "push":
+                # A pushed body that does not parse says nothing of the feed as polled: its
+                # state, failure count and schedule stay (the push counts as rejected).
+                continue
         elif f.status == 304:
             counts["feeds_not_modified"] += 1
         else:

@@ -274,6 +274,8 @@ class LakeBackend(Backend):
         with lock.held():
             yield
 
+    migrations_in_one_transaction = True  # one snapshot, as a lake was always migrated
+
     def retryable_commit(self, exc: BaseException) -> bool:
         text = str(exc)
         return (

@@ -6,6 +6,7 @@ steps), so it is recorded, and skipped next time, like the SQL ones."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from pipeline import lakeddl, neardup
@@ -59,14 +60,16 @@ def migrations() -> list[Migration]:
 
 
 def migrate(db: WarehouseConnection) -> list[int]:
-    """Apply the migrations not yet recorded, each in a transaction of its own with its
-    record, so a crash leaves whole migrations behind and the next open goes on (all inside
-    the lake's commit section, so two processes opening a new lake apply them once); then
-    recreate the views. One transaction each, not one for all: DuckDB fails the
-    commit of a transaction that alters a table after updating it (008 fills a column that
-    009 follows with another). Each SQL script runs in the backend's form of it (a lake's
-    has no keys nor sequences). Returns the versions applied."""
-    with db.backend.commit_section():
+    """Apply the migrations not yet recorded, then recreate the views (inside the lake's
+    commit section, so two processes opening a new lake apply them once). On a DuckDB file
+    each migration commits alone with its record, so a crash leaves whole migrations behind
+    and the next open goes on: DuckDB fails the commit of a transaction that alters a table
+    after updating it (008 fills a column that 009 follows with another). On a lake they
+    commit together, as they always did there. Each SQL script runs in the backend's form of
+    it (a lake's has no keys nor sequences). Returns the versions applied."""
+    # On a lake all of them commit as one snapshot, as lakes always were migrated.
+    whole = db.transaction() if db.backend.migrations_in_one_transaction else nullcontext()
+    with db.backend.commit_section(), whole:
         with db.transaction() as con:
             for statement in db.backend.migration_statements(SCHEMA_MIGRATIONS):
                 con.execute(statement)
