@@ -856,6 +856,11 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"generating {args.articles:,} articles (texts 200-500 characters) into {args.out}")
         generate(args.out, args.articles, args.chunk, corpus, args.seed, not args.no_signatures)
+        if not args.no_signatures:  # as a warehouse grown by runs has them
+            started = time.perf_counter()
+            with Warehouse(args.out) as wh:
+                rows = wh.rebuild_band_index()
+            print(f"band index files: {rows:,} band rows in {time.perf_counter() - started:.1f} s")
     if not args.skip_queries:
         print(
             f"query timings on {args.out} (ms; cold = first run after opening, warm = median"
