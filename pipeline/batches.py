@@ -20,7 +20,6 @@ from typing import TypeVar
 
 from pipeline.archive import ArchiveWriter, read_record
 from pipeline.errors import ExtractionError, FailureKind, FeedError
-from pipeline.extract import extract_article, fallback_article
 from pipeline.feeds import parse_feed
 from pipeline.fetch import Fetcher
 from pipeline.neardup import signature
@@ -99,6 +98,8 @@ def _failed_feed(result: FeedResult, error: str, kind: FailureKind) -> FeedResul
 def extract_page(body: bytes, url: str, entry: Entry, headers: dict[str, str]) -> Article:
     """Extract one page, falling back to its feed entry, and sign its text for near-duplicate
     detection; runs in a worker process, so both costs hide behind extraction's."""
+    from pipeline.extract import extract_article  # here: the flow's process never needs it
+
     article = extract_article(body, url, entry, headers)
     sig = signature(article.text) if article.text else None
     if sig is not None:
@@ -168,6 +169,8 @@ def exit_with_parent(parent_pid: int) -> None:
 def warm_up() -> str:
     """Import the extraction stack in a worker before the first page arrives."""
     import trafilatura
+
+    import pipeline.extract  # noqa: F401 - imported for its cost, here rather than on a page
 
     return str(trafilatura.__version__)
 
@@ -263,6 +266,8 @@ def _finish(result: PageResult, job: Future[Article]) -> None:
 
 def _fallback(page: PendingPage, reason: str) -> Article | None:
     """The entry's own text when the page failed; None when the entry has no text either."""
+    from pipeline.extract import fallback_article  # the extraction stack, only when needed
+
     entry = page.entry
     if not (entry.content or entry.summary):
         return None

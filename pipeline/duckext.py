@@ -11,6 +11,8 @@ never a network wait.
 from __future__ import annotations
 
 import importlib.resources
+import importlib.util
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,27 @@ OFFLINE_CONFIG: dict[str, Any] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
 }
+
+
+def fail_fast_on_absent(names: tuple[str, ...] = ("pandas",)) -> None:
+    """Mark those of `names` that are not installed as absent in sys.modules (None), so an
+    import of one fails at once. DuckDB 1.5.5 imports pandas for every query parameter it
+    converts; without pandas, each try searched all of sys.path (a 500-key lookup took 44 ms,
+    11 ms after this; a tenth of the flow process's CPU). `import` then raises
+    ModuleNotFoundError and importlib.util.find_spec returns None, as before, only sooner."""
+    for name in names:
+        if name not in sys.modules and not _installed(name):
+            sys.modules[name] = None  # type: ignore[assignment]
+
+
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+fail_fast_on_absent()
 
 
 def extension_name(name: str) -> str:

@@ -98,3 +98,38 @@ def test_other_open_errors_pass_through(tmp_path: Path) -> None:
     with pytest.raises(duckdb.IOException) as caught:
         duckext.connect(path)
     assert not isinstance(caught.value, duckext.NewerWarehouseFormatError)
+
+
+class _RecordingFinder:
+    """Records the names the import system asks it about; finds nothing."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        self.asked.append(name)
+
+
+def test_duckdb_parameters_do_not_search_for_an_absent_pandas() -> None:
+    import importlib.util
+
+    if sys.modules.get("pandas") is not None:
+        pytest.skip("pandas is imported here: DuckDB uses it, nothing to fail fast")
+    duckext.fail_fast_on_absent()
+    if importlib.util.find_spec("pandas") is not None:
+        pytest.skip("pandas is installed here: DuckDB finds it, nothing to fail fast")
+    recorder = _RecordingFinder()
+    sys.meta_path.insert(0, recorder)
+    try:
+        con = duckext.connect()
+        keys = [f"k{i}" for i in range(50)]
+        rows = con.execute(
+            f"SELECT count(*) FROM range(10) WHERE 'k' || range IN ({', '.join('?' * 50)})", keys
+        ).fetchall()
+        con.close()
+    finally:
+        sys.meta_path.remove(recorder)
+    assert rows == [(10,)]
+    assert "pandas" not in recorder.asked  # no search of sys.path, fifty times over
+    with pytest.raises(ModuleNotFoundError):
+        import pandas  # noqa: F401
