@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from pipeline import duckext
@@ -119,7 +120,8 @@ def test_duckdb_parameters_do_not_search_for_an_absent_pandas() -> None:
     if importlib.util.find_spec("pandas") is not None:
         pytest.skip("pandas is installed here: DuckDB finds it, nothing to fail fast")
     recorder = _RecordingFinder()
-    sys.meta_path.insert(0, recorder)
+    at = next(i for i, f in enumerate(sys.meta_path) if isinstance(f, duckext.AbsentModules))
+    sys.meta_path.insert(at + 1, recorder)  # behind ours: sees what ours lets through
     try:
         con = duckext.connect()
         keys = [f"k{i}" for i in range(50)]
@@ -133,3 +135,7 @@ def test_duckdb_parameters_do_not_search_for_an_absent_pandas() -> None:
     assert "pandas" not in recorder.asked  # no search of sys.path, fifty times over
     with pytest.raises(ModuleNotFoundError):
         import pandas  # noqa: F401
+    assert importlib.util.find_spec("pandas") is None  # asked, not imported: None as ever
+    assert "pandas" not in sys.modules
+    table = pa.table({"k": keys})  # pyarrow asks for pandas too, and copes with its absence
+    assert table.num_rows == 50
