@@ -272,14 +272,24 @@ def fetch_and_load_pages(
         for i, batch in enumerate(_chunks(pages, settings.page_batch))
     ]
     done, started = 0, time.monotonic()
-    for future in as_completed(futures):
-        page_results: list[PageResult] = future.result()
-        done += len(page_results)
-        _add(totals, write_warehouse(path, "page_results", run_id, quote(page_results)))
-        for result in page_results:  # stored and archived: the bodies need not stay in memory
+    unwritten: list[PageResult] = []
+
+    def write() -> None:
+        nonlocal done, unwritten
+        _add(totals, write_warehouse(path, "page_results", run_id, quote(unwritten)))
+        for result in unwritten:  # stored and archived: the bodies need not stay in memory
             result.fetch.body = b""
-        release(future)
+        done += len(unwritten)
+        unwritten = []
         _progress(logger, run_id, done, len(pages), started)
+
+    for future in as_completed(futures):
+        unwritten.extend(future.result())
+        release(future)
+        if len(unwritten) >= settings.pages_per_write:
+            write()
+    if unwritten:
+        write()
 
 
 def report(run_id: int, mode: str, totals: dict[str, int], feeds: list[dict[str, Any]]) -> None:

@@ -31,6 +31,7 @@ PAGE_DELAY = 0.08  # seconds per page: with two requests at a time, ~3 s of page
 ENV = {
     "NEWS_INGEST_ALLOW_HOSTS": "127.0.0.1",
     "NEWS_INGEST_PAGE_BATCH": str(PAGE_BATCH),
+    "NEWS_INGEST_PAGES_PER_WRITE": str(PAGE_BATCH),  # a write step per batch: many kill moments
     "NEWS_INGEST_PROGRESS": "always",  # its kill moments read the progress lines from a pipe
     "NEWS_INGEST_EXTRACT_WORKERS": "2",
     "NEWS_INGEST_FETCH_WORKERS": "4",

@@ -27,6 +27,7 @@ PAGE_BATCH = 5  # small page batches: many write steps, interleaved across the w
 ENV = {
     "NEWS_INGEST_ALLOW_HOSTS": "127.0.0.1",
     "NEWS_INGEST_PAGE_BATCH": str(PAGE_BATCH),
+    "NEWS_INGEST_PAGES_PER_WRITE": str(PAGE_BATCH),  # each batch its own write step
     "NEWS_INGEST_EXTRACT_WORKERS": "1",
     "NEWS_INGEST_FETCH_WORKERS": "4",
     "NEWS_INGEST_DEADLINE": "20",

@@ -7,6 +7,7 @@ import io
 import logging
 import os
 import pty
+import re
 import subprocess
 import sys
 import threading
@@ -15,6 +16,7 @@ from pathlib import Path
 from flows.reports import PROGRESS_FLAG, TerminalProgress, log_progress
 
 ROOT = Path(__file__).resolve().parents[1]
+CLI_RUN = [sys.executable, "-m", "flows.cli", "run"]
 
 
 class Terminal(io.StringIO):
@@ -103,6 +105,7 @@ def test_cli_draws_the_bar_on_a_terminal_and_not_on_a_pipe(  # type: ignore[no-u
         "PREFECT_API_URL": prefect_server,
         "NEWS_INGEST_ALLOW_HOSTS": "127.0.0.1",
         "NEWS_INGEST_PAGE_BATCH": "5",
+        "NEWS_INGEST_PAGES_PER_WRITE": "5",  # a progress line per batch written
     }
     code, out, terminal = run_on_pty(
         ["run", *feeds, "--warehouse", str(tmp_path / "a.duckdb")], env
@@ -132,3 +135,35 @@ def test_cli_draws_the_bar_on_a_terminal_and_not_on_a_pipe(  # type: ignore[no-u
     assert f"{sample.expected_article_count} new articles" in piped.stdout
     assert "pages/s" not in piped.stderr and "\r" not in piped.stderr
     assert "article pages to fetch" in piped.stderr  # the other lines still come
+
+
+def test_write_steps_gather_whole_page_batches(  # type: ignore[no-untyped-def]
+    prefect_server: str, sample_site, tmp_path: Path
+) -> None:
+    """NEWS_INGEST_PAGES_PER_WRITE: each write step (one progress line) stores whole page
+    batches, at least that many pages but the last, and every page ends up stored."""
+    site, sample = sample_site
+    feeds = [arg for p in sample.feed_paths for arg in ("--feed", sample.url(p))]
+    env = {
+        "PREFECT_API_URL": prefect_server,
+        "NEWS_INGEST_ALLOW_HOSTS": "127.0.0.1",
+        "NEWS_INGEST_PAGE_BATCH": "3",
+        "NEWS_INGEST_PAGES_PER_WRITE": "7",
+        "NEWS_INGEST_PROGRESS": "always",
+    }
+    done = subprocess.run(
+        [*CLI_RUN, *feeds, "--warehouse", str(tmp_path / "w.duckdb")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **env},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    steps = [int(n) for n, _ in re.findall(r"(\d+)/(\d+) pages", done.stderr)]
+    total = int(re.findall(r"\d+/(\d+) pages", done.stderr)[-1])
+    assert steps and steps[-1] == total and total > 7, done.stderr[-3000:]
+    gathered = [b - a for a, b in zip([0, *steps], steps, strict=False)]
+    assert all(n >= 7 for n in gathered[:-1]), gathered
+    assert all(n <= 7 + 2 for n in gathered), gathered  # never more than a batch past the mark
+    assert f"{sample.expected_article_count} new articles" in done.stdout
