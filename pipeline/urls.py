@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 # Query parameters that only track a click: they never change which article a URL names.
@@ -97,6 +98,7 @@ def unwrap_amp_cache(url: str) -> str:
     return url
 
 
+@lru_cache(maxsize=16384)  # a write step keys each page's URLs twice or more; a pure function
 def url_key(url: str) -> str:
     """The exact-dedup key: the canonical URL with what never names another article folded away:
     the scheme, `www.`/`m.`/`amp.` host prefixes, AMP markers, trailing slashes. Only for keys:
