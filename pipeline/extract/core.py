@@ -29,6 +29,7 @@ from pipeline.extract.sources import (
     trafilatura_metadata,
     url_candidates,
 )
+from pipeline.extract.tagmarkup import tag_list_candidates
 from pipeline.extract.titles import headline, headline_text
 from pipeline.extract.topics import choose_topics
 from pipeline.metadata import Candidates, PageMetadata, read_metadata
@@ -36,7 +37,7 @@ from pipeline.names import clean_text, name_key, squeezed
 from pipeline.records import Article, Entry
 from pipeline.urls import canonicalize, registrable_host, same_site, url_key
 
-EXTRACTOR_VERSION = f"news-ingest-extract/4+trafilatura-{trafilatura.__version__}"
+EXTRACTOR_VERSION = f"news-ingest-extract/5+trafilatura-{trafilatura.__version__}"
 # Site keys shorter than this match too much ("tv", "de").
 MIN_SITE_KEY = 3
 
@@ -208,6 +209,7 @@ def extract_article(
         "meta": page.meta,
         "microdata": page.microdata,
         "rel-tag": page.rel_tag,
+        "tag-list": tag_list_candidates(tree),
         "h1": Candidates(title=page.h1),
         "feed": feed_candidates(entry),
         "url": url_candidates(url),

@@ -29,7 +29,9 @@ PRECEDENCE: dict[str, tuple[str, ...]] = {
     "categories": (
         "jsonld", "opengraph", "microdata", "meta", "rel-tag", "feed", "trafilatura",
     ),
-    "tags": ("jsonld", "opengraph", "microdata", "meta", "rel-tag", "feed", "trafilatura"),
+    "tags": (
+        "jsonld", "opengraph", "microdata", "meta", "rel-tag", "feed", "tag-list", "trafilatura",
+    ),
 }
 # Trust in each source's publication date before agreement is counted; each reference (the
 # feed's date, the URL's date, the page's dateModified) agreeing within DATE_AGREEMENT_DAYS adds
@@ -293,8 +295,8 @@ ACCESS_CONFIDENCE = {"declared": 0.9, "truncated": 0.7, "marker": 0.6, "declared
 # Trust in a field's source when nothing more is known (authors and dates have tables of their
 # own): declared metadata over visible markup over heuristics. Shown next to the provenance.
 SOURCE_TRUST = {"jsonld": 0.8, "opengraph": 0.75, "microdata": 0.7, "meta": 0.7, "feed": 0.7,
-                "rel-tag": 0.6, "h1": 0.7, "byline": 0.5, "trafilatura": 0.5, "url": 0.5,
-                "detected": 0.5}
+                "rel-tag": 0.6, "tag-list": 0.5, "h1": 0.7, "byline": 0.5, "trafilatura": 0.5,
+                "url": 0.5, "detected": 0.5}
 # Below this a field is listed by the low_confidence view.
 LOW_CONFIDENCE = 0.5
 
@@ -307,3 +309,22 @@ MIN_DETECT_TEXT = 80
 MIN_OVERRIDE_TEXT = 600
 # The language CMS templates declare by default, left on pages in every language.
 TEMPLATE_LANGUAGE = "en"
+
+# --------------------------------------------------------------------------- tag lists
+
+# A publisher's tag box without rel=tag ("<div class="article-tags"><a>Hamas</a>..."): an
+# element whose class names a list of tags: one of TAG_LIST_WORDS (plural) as a word of a class
+# name, or a singular TAG_LIST_SINGULAR word followed by a TAG_LIST_CONTAINERS word ("tag-list",
+# "tagLinks"). "tag-bridges" (WordPress's per-tag class on the article) names no list.
+TAG_LIST_WORDS = frozenset({"tags", "keywords", "schlagworte", "schlagwörter", "stichworte",
+                            "stichwörter", "etiquetas", "etichette", "trefwoorden", "hashtags"})
+TAG_LIST_SINGULAR = frozenset({"tag", "keyword", "schlagwort", "stichwort", "hashtag"})
+TAG_LIST_CONTAINERS = frozenset({"list", "links", "box", "container", "wrapper", "group",
+                                 "items", "block", "area", "section", "bar", "row"})
+# Words that make a tagged element navigation rather than this article's tags.
+TAG_LIST_NAVIGATION = frozenset({"cloud", "popular", "trending", "trend", "menu", "nav",
+                                 "navigation", "widget", "sidebar", "footer", "most", "top"})
+# A tag box links a few topics; more links than this is a site menu or a tag cloud, and a
+# longer link text is a teaser headline.
+MAX_TAG_LIST_LINKS = 20
+MAX_TAG_TEXT = 60
