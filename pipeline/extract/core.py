@@ -26,6 +26,7 @@ from pipeline.extract.sources import (
     entry_text,
     feed_candidates,
     safe_bylines,
+    time_element_candidates,
     trafilatura_metadata,
     url_candidates,
 )
@@ -215,6 +216,8 @@ def extract_article(
         "url": url_candidates(url),
     }
     sources["trafilatura"] = trafilatura_metadata(tree, url, sources, now)
+    # After trafilatura's: its metadata is read when the declared sources leave a date unknown.
+    sources["time"] = time_element_candidates(tree)
     source, fallback_reason, text_source = "page", None, "trafilatura"
     if not text and entry is not None:
         text = entry_text(entry)

@@ -19,7 +19,7 @@ PRECEDENCE: dict[str, tuple[str, ...]] = {
     "title": ("jsonld", "opengraph", "microdata", "feed", "meta", "h1", "trafilatura"),
     "authors": ("jsonld", "meta", "opengraph", "microdata", "feed", "byline", "trafilatura"),
     "published_at": (
-        "jsonld", "opengraph", "microdata", "meta", "feed", "trafilatura", "url",
+        "jsonld", "opengraph", "microdata", "meta", "feed", "time", "trafilatura", "url",
     ),
     "modified_at": ("jsonld", "opengraph", "microdata", "meta", "feed"),
     "site_name": ("opengraph", "jsonld", "meta", "trafilatura"),
@@ -35,14 +35,15 @@ PRECEDENCE: dict[str, tuple[str, ...]] = {
 }
 # Trust in each source's publication date before agreement is counted; each reference (the
 # feed's date, the URL's date, the page's dateModified) agreeing within DATE_AGREEMENT_DAYS adds
-# DATE_AGREEMENT_BONUS. A date from a source in WEAK_DATE_SOURCES (trafilatura's guess, the URL)
+# DATE_AGREEMENT_BONUS. A date from a source in WEAK_DATE_SOURCES (the page's first <time
+# datetime> element, trafilatura's guess, the URL)
 # that a reference contradicts is not taken; a declared date that every reference contradicts
 # yields to a later source's date that one of them confirms.
 DATE_SOURCE_TRUST = {"jsonld": 0.8, "opengraph": 0.75, "microdata": 0.7, "meta": 0.7,
-                     "feed": 0.7, "trafilatura": 0.5, "url": 0.5}
+                     "feed": 0.7, "time": 0.6, "trafilatura": 0.5, "url": 0.5}
 DATE_AGREEMENT_BONUS = 0.1
 DATE_AGREEMENT_DAYS = 1
-WEAK_DATE_SOURCES = frozenset({"trafilatura", "url"})
+WEAK_DATE_SOURCES = frozenset({"time", "trafilatura", "url"})
 # Article field -> attribute of metadata.Candidates holding it.
 CANDIDATE_ATTR = {"published_at": "published", "modified_at": "modified"}
 # Sources whose titles the publisher declares as metadata (trafilatura's title is read from them;
@@ -295,8 +296,8 @@ ACCESS_CONFIDENCE = {"declared": 0.9, "truncated": 0.7, "marker": 0.6, "declared
 # Trust in a field's source when nothing more is known (authors and dates have tables of their
 # own): declared metadata over visible markup over heuristics. Shown next to the provenance.
 SOURCE_TRUST = {"jsonld": 0.8, "opengraph": 0.75, "microdata": 0.7, "meta": 0.7, "feed": 0.7,
-                "rel-tag": 0.6, "tag-list": 0.5, "h1": 0.7, "byline": 0.5, "trafilatura": 0.5,
-                "url": 0.5, "detected": 0.5}
+                "rel-tag": 0.6, "tag-list": 0.5, "time": 0.6, "h1": 0.7, "byline": 0.5,
+                "trafilatura": 0.5, "url": 0.5, "detected": 0.5}
 # Below this a field is listed by the low_confidence view.
 LOW_CONFIDENCE = 0.5
 
