@@ -31,7 +31,7 @@ from pipeline.extract.sources import (
     url_candidates,
 )
 from pipeline.extract.tagmarkup import tag_list_candidates
-from pipeline.extract.titles import headline, headline_text
+from pipeline.extract.titles import displayed_headline, headline, headline_text
 from pipeline.extract.topics import choose_topics
 from pipeline.metadata import Candidates, PageMetadata, read_metadata
 from pipeline.names import clean_text, name_key, squeezed
@@ -211,13 +211,14 @@ def extract_article(
         "microdata": page.microdata,
         "rel-tag": page.rel_tag,
         "tag-list": tag_list_candidates(tree),
-        "h1": Candidates(title=page.h1),
+        "h1": Candidates(title=displayed_headline(page.h1, page.title_tag)),
         "feed": feed_candidates(entry),
         "url": url_candidates(url),
     }
     sources["trafilatura"] = trafilatura_metadata(tree, url, sources, now)
     # After trafilatura's: its metadata is read when the declared sources leave a date unknown.
     sources["time"] = time_element_candidates(tree)
+    sources["title-tag"] = Candidates(title=page.title_tag)
     source, fallback_reason, text_source = "page", None, "trafilatura"
     if not text and entry is not None:
         text = entry_text(entry)

@@ -16,7 +16,9 @@ import re
 # Visible markup (microdata, byline elements, the <h1>) comes after the declared metadata; the
 # URL's date and language detection on the text are last resorts.
 PRECEDENCE: dict[str, tuple[str, ...]] = {
-    "title": ("jsonld", "opengraph", "microdata", "feed", "meta", "h1", "trafilatura"),
+    "title": (
+        "jsonld", "opengraph", "microdata", "feed", "meta", "h1", "title-tag", "trafilatura",
+    ),
     "authors": ("jsonld", "meta", "opengraph", "microdata", "feed", "byline", "trafilatura"),
     "published_at": (
         "jsonld", "opengraph", "microdata", "meta", "feed", "time", "trafilatura", "url",
@@ -55,7 +57,7 @@ DECLARED_TITLE_SOURCES = frozenset({"jsonld", "opengraph", "microdata", "feed", 
 # Separators between a headline and the site name in <title>-like strings, tried in this order.
 TITLE_SEPARATORS = (
     " | ", " - ", " – ", " — ", " :: ", " · ", " • ", " / ", ": ", " * ", " » ", " ｜ ", "｜",
-    "ㅣ", "：", " |", "| ",
+    "ㅣ", "：", " |", "| ", ":",
 )
 # ": " joins a kicker to its headline: not a decoration's separator.
 KICKER_SEPARATORS = (":", "：")
@@ -65,6 +67,11 @@ DECORATION_SEPARATORS = tuple(s for s in TITLE_SEPARATORS if s.strip() not in KI
 GLUED_SEPARATORS = frozenset("-|｜ㅣ·•»/")
 MAX_GLUED_DECORATION = 30  # characters, separator included
 MAX_GLUED_WORDS = 3
+# Short tails cut at another source's full headline too: a parenthesised note ("Headline
+# (Published 2016)") and a section after a spaced colon ("Headline : Sports"), no longer than a
+# glued decoration. A colon without a space before it joins a kicker or a subtitle: never cut.
+TAIL_NOTE = re.compile(r"\s\((?P<note>[^()]+)\)")
+TAIL_SECTION = re.compile(r"\s[:：]\s(?P<section>\S.*)")
 # Site-name decorations are stripped at most this many times ("Head - Section | Site").
 MAX_DECORATIONS = 3
 # A headline cut short for a card or a feed ends with one of these.
@@ -296,8 +303,8 @@ ACCESS_CONFIDENCE = {"declared": 0.9, "truncated": 0.7, "marker": 0.6, "declared
 # Trust in a field's source when nothing more is known (authors and dates have tables of their
 # own): declared metadata over visible markup over heuristics. Shown next to the provenance.
 SOURCE_TRUST = {"jsonld": 0.8, "opengraph": 0.75, "microdata": 0.7, "meta": 0.7, "feed": 0.7,
-                "rel-tag": 0.6, "tag-list": 0.5, "time": 0.6, "h1": 0.7, "byline": 0.5,
-                "trafilatura": 0.5, "url": 0.5, "detected": 0.5}
+                "rel-tag": 0.6, "tag-list": 0.5, "time": 0.6, "h1": 0.7, "title-tag": 0.5,
+                "byline": 0.5, "trafilatura": 0.5, "url": 0.5, "detected": 0.5}
 # Below this a field is listed by the low_confidence view.
 LOW_CONFIDENCE = 0.5
 
