@@ -18,6 +18,7 @@ from pipeline.errors import ExtractionError
 from pipeline.extract.access import read_access
 from pipeline.extract.authors import choose_authors
 from pipeline.extract.body import text_extraction, tidy
+from pipeline.extract.datelines import dateline_candidates
 from pipeline.extract.dates import choose_published, modified_is_credible
 from pipeline.extract.decoding import MAX_HTML_BYTES, decode_html, not_html_reason
 from pipeline.extract.language import choose_language
@@ -218,6 +219,7 @@ def extract_article(
     sources["trafilatura"] = trafilatura_metadata(tree, url, sources, now)
     # After trafilatura's: its metadata is read when the declared sources leave a date unknown.
     sources["time"] = time_element_candidates(tree)
+    sources["dateline"] = dateline_candidates(tree)
     sources["title-tag"] = Candidates(title=page.title_tag)
     source, fallback_reason, text_source = "page", None, "trafilatura"
     if not text and entry is not None:

@@ -21,7 +21,8 @@ PRECEDENCE: dict[str, tuple[str, ...]] = {
     ),
     "authors": ("jsonld", "meta", "opengraph", "microdata", "feed", "byline", "trafilatura"),
     "published_at": (
-        "jsonld", "opengraph", "microdata", "meta", "feed", "time", "trafilatura", "url",
+        "jsonld", "opengraph", "microdata", "meta", "feed", "time", "dateline", "trafilatura",
+        "url",
     ),
     "modified_at": ("jsonld", "opengraph", "microdata", "meta", "feed"),
     "site_name": ("opengraph", "jsonld", "meta", "trafilatura"),
@@ -42,10 +43,11 @@ PRECEDENCE: dict[str, tuple[str, ...]] = {
 # that a reference contradicts is not taken; a declared date that every reference contradicts
 # yields to a later source's date that one of them confirms.
 DATE_SOURCE_TRUST = {"jsonld": 0.8, "opengraph": 0.75, "microdata": 0.7, "meta": 0.7,
-                     "feed": 0.7, "time": 0.6, "trafilatura": 0.5, "url": 0.5}
+                     "feed": 0.7, "time": 0.6, "dateline": 0.5, "trafilatura": 0.5,
+                     "url": 0.5}
 DATE_AGREEMENT_BONUS = 0.1
 DATE_AGREEMENT_DAYS = 1
-WEAK_DATE_SOURCES = frozenset({"time", "trafilatura", "url"})
+WEAK_DATE_SOURCES = frozenset({"time", "dateline", "trafilatura", "url"})
 # Article field -> attribute of metadata.Candidates holding it.
 CANDIDATE_ATTR = {"published_at": "published", "modified_at": "modified"}
 # Sources whose titles the publisher declares as metadata (trafilatura's title is read from them;
@@ -304,7 +306,7 @@ ACCESS_CONFIDENCE = {"declared": 0.9, "truncated": 0.7, "marker": 0.6, "declared
 # own): declared metadata over visible markup over heuristics. Shown next to the provenance.
 SOURCE_TRUST = {"jsonld": 0.8, "opengraph": 0.75, "microdata": 0.7, "meta": 0.7, "feed": 0.7,
                 "rel-tag": 0.6, "tag-list": 0.5, "time": 0.6, "h1": 0.7, "title-tag": 0.5,
-                "byline": 0.5, "trafilatura": 0.5, "url": 0.5, "detected": 0.5}
+                "dateline": 0.5, "byline": 0.5, "trafilatura": 0.5, "url": 0.5, "detected": 0.5}
 # Below this a field is listed by the low_confidence view.
 LOW_CONFIDENCE = 0.5
 
@@ -336,3 +338,20 @@ TAG_LIST_NAVIGATION = frozenset({"cloud", "popular", "trending", "trend", "menu"
 # longer link text is a teaser headline.
 MAX_TAG_LIST_LINKS = 20
 MAX_TAG_TEXT = 60
+
+# --------------------------------------------------------------------------- datelines
+
+# The printed dateline ("2019年4月4日", "21. Dezember 2024", "December 21, 2024"): the text of
+# the first element whose class has one of these words, when no declared date or <time> gives
+# one. A weak source, like trafilatura's guess: a feed or URL date it contradicts wins.
+DATELINE_CLASS_WORDS = frozenset({"date", "pubdate", "dateline", "published", "publish",
+                                  "timestamp", "datum", "fecha", "data"})
+MAX_DATELINE_TEXT = 80
+# Month names of the publishers' languages, by their first letters (as written, lower-cased).
+DATELINE_MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9,
+    "oct": 10, "nov": 11, "dec": 12, "januar": 1, "februar": 2, "märz": 3, "mai": 5, "juni": 6,
+    "juli": 7, "okt": 10, "dez": 12, "janv": 1, "févr": 2, "mars": 3, "avr": 4, "juin": 6,
+    "juil": 7, "août": 8, "déc": 12, "ene": 1, "abr": 4, "ago": 8, "dic": 12, "gen": 1,
+    "mag": 5, "giu": 6, "lug": 7, "set": 9, "ott": 10,
+}
