@@ -223,9 +223,18 @@ def headline(
     titles, as (headline, source whose text it is)."""
     site_names = [c.site_name for c in sources.values() if c.site_name]
     site_names.append(registrable_host(url))
+    sites_only = list(site_names)
     site_names.extend(categories)
     others = [(name, strip_site_name(t, site_names)) for name, t in title_candidates(page, sources)]
-    return clean_title(
+    cleaned, cleaned_source = clean_title(
         title, site_names, others, source,
         headline_text(page.title_tag) if page is not None else None,
     )
+    h1 = headline_text(page.h1) if page is not None else None
+    if h1 and h1.translate(QUOTE_FOLD) != cleaned.translate(QUOTE_FOLD) and _title_key(h1) in (
+        _title_key(cleaned), _title_key(strip_site_name(title, sites_only))
+    ):
+        # The headline as the page displays it: its case, and a section kicker it shows ("Box
+        # Office: ...") kept. Quotes alone change nothing: either form is the same headline.
+        return h1, "h1"
+    return cleaned, cleaned_source
