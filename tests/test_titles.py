@@ -80,6 +80,16 @@ def test_h1_sharing_no_word_with_the_title_is_no_headline() -> None:
     assert article.provenance["title"] == "title-tag"
 
 
+def test_without_an_h1_trafilatura_reads_the_title_tag() -> None:
+    """The <title> stands in only for a rejected <h1>; a page without one keeps trafilatura's
+    title, which splits the <title> at its separators."""
+    page = (f"<html><head><title>Harbour bridge reopens after repairs – Der Blog von Anna"
+            f"</title></head><body><article><p>{BODY}</p></article></body></html>").encode()
+    article = extract_article(page, URL, now=NOW)
+    assert article.provenance["title"] == "trafilatura"
+    assert article.title == "Harbour bridge reopens after repairs"
+
+
 def test_the_title_tag_loses_its_site_name() -> None:
     page = _page('<meta property="og:site_name" content="The Ledger">', "Translate this page",
                  title_tag="Harbour bridge reopens after repairs | The Ledger")

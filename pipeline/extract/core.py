@@ -228,18 +228,21 @@ def extract_article(
         page = PageMetadata()
     doc, _ = text_extraction(tree, url)
     text = tidy(doc.text) if doc is not None and doc.text else ""
+    shown_h1 = displayed_headline(page.h1, page.title_tag)
     sources: dict[str, Candidates] = {
         "jsonld": page.jsonld,
         "opengraph": page.opengraph,
         "meta": page.meta,
         "microdata": page.microdata,
         "rel-tag": page.rel_tag,
-        "h1": Candidates(title=displayed_headline(page.h1, page.title_tag)),
+        "h1": Candidates(title=shown_h1),
         "feed": feed_candidates(entry),
         "url": url_candidates(url),
     }
     sources["trafilatura"] = trafilatura_metadata(tree, url, sources, now)
-    sources["title-tag"] = Candidates(title=page.title_tag)
+    # The <title> stands in for an <h1> that is no headline (else trafilatura's title, which
+    # splits the <title> at its separators, is the better last resort).
+    sources["title-tag"] = Candidates(title=page.title_tag if page.h1 and not shown_h1 else None)
     # Read only when no source above them gives the field (after trafilatura's metadata, which
     # is read when the declared sources leave a date unknown).
     late: dict[str, Callable[[], Candidates]] = {
