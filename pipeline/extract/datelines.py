@@ -19,7 +19,7 @@ _LOWER_CLASS = "translate(@class, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmno
 _DATED_XPATH = etree.XPath(
     "//*[@class][" + " or ".join(
         f"contains({_LOWER_CLASS}, '{stem}')"
-        for stem in ("date", "publi", "timestamp", "datum", "fecha", "data")
+        for stem in ("date", "publi", "timestamp", "datum", "fecha")
     ) + "]"
 )
 _MONTH = r"(?P<month_name>[^\W\d_]{3,10})\.?"

@@ -344,8 +344,9 @@ MAX_TAG_TEXT = 60
 # The printed dateline ("2019年4月4日", "21. Dezember 2024", "December 21, 2024"): the text of
 # the first element whose class has one of these words, when no declared date or <time> gives
 # one. A weak source, like trafilatura's guess: a feed or URL date it contradicts wins.
+# Not "data": in English class names it is rarely a date.
 DATELINE_CLASS_WORDS = frozenset({"date", "pubdate", "dateline", "published", "publish",
-                                  "timestamp", "datum", "fecha", "data"})
+                                  "timestamp", "datum", "fecha"})
 MAX_DATELINE_TEXT = 80
 # Month names of the publishers' languages, by their first letters (as written, lower-cased).
 DATELINE_MONTHS = {
