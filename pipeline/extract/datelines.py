@@ -8,20 +8,12 @@ import re
 from datetime import date
 from typing import Any
 
-from lxml import etree
-
 from pipeline.extract.rules import DATELINE_CLASS_WORDS, DATELINE_MONTHS, MAX_DATELINE_TEXT
-from pipeline.extract.tagmarkup import class_words
+from pipeline.extract.tagmarkup import class_words, classed_with
 from pipeline.metadata import Candidates
 from pipeline.names import clean_text
 
-_LOWER_CLASS = "translate(@class, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
-_DATED_XPATH = etree.XPath(
-    "//*[@class][" + " or ".join(
-        f"contains({_LOWER_CLASS}, '{stem}')"
-        for stem in ("date", "publi", "timestamp", "datum", "fecha")
-    ) + "]"
-)
+_DATE_STEMS = re.compile("date|publi|timestamp|datum|fecha", re.IGNORECASE)
 _MONTH = r"(?P<month_name>[^\W\d_]{3,10})\.?"
 # Tried in order; each names its groups year, month (or month_name) and day.
 _FORMATS = (
@@ -60,7 +52,7 @@ def _month_number(name: str) -> int | None:
 
 def dateline_candidates(tree: Any) -> Candidates:
     """The publication day of the page's first dateline element (see the module docstring)."""
-    for el in _DATED_XPATH(tree):
+    for el in classed_with(tree, _DATE_STEMS):
         words = {w for name in (el.get("class") or "").split() for w in class_words(name)}
         if not words & DATELINE_CLASS_WORDS or el.tag in ("html", "body", "article", "main"):
             continue

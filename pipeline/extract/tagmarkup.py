@@ -5,6 +5,7 @@ and mark no rel=tag links. Navigation (tag clouds, menus, "popular" lists) is le
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from lxml import etree
@@ -20,16 +21,21 @@ from pipeline.extract.rules import (
 from pipeline.metadata import Candidates
 from pipeline.names import clean_text, dedupe
 
-# Elements whose class mentions a tag word at all; `names_tag_list` then reads the words.
-_LOWER_CLASS = "translate(@class, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
-_TAGGED_XPATH = etree.XPath(
-    "//*[@class][" + " or ".join(
-        f"contains({_LOWER_CLASS}, '{stem}')" for stem in ("tag", "keyword", "schlagw", "stichw")
-    ) + "]"
-)
+# Elements with a class; `classed_with` keeps those whose class mentions a stem at all (one
+# regex in Python beats XPath's translate() per element and stem), `names_tag_list` then reads
+# the words.
+_CLASSED_XPATH = etree.XPath("//*[@class]")
+_TAG_STEMS = re.compile("tag|keyword|schlagw|stichw", re.IGNORECASE)
 _CAMEL = re.compile(r"(?<=[a-zà-ÿ])(?=[A-Z])")
 _WORD_SPLIT = re.compile(r"[^a-zà-ÿ]+")
 _NAVIGATION_TAGS = frozenset({"nav", "header", "footer", "aside", "menu"})
+
+
+def classed_with(tree: Any, stems: re.Pattern[str]) -> Iterator[Any]:
+    """The elements of `tree`, in document order, whose class attribute matches `stems`."""
+    for el in _CLASSED_XPATH(tree):
+        if stems.search(el.get("class") or ""):
+            yield el
 
 
 def class_words(class_name: str) -> list[str]:
@@ -56,7 +62,7 @@ def names_tag_list(class_attr: str) -> bool:
 def tag_list_candidates(tree: Any) -> Candidates:
     """The tags of the page's first tag box (see the module's docstring); none when there is
     none or it holds more than MAX_TAG_LIST_LINKS links."""
-    for el in _TAGGED_XPATH(tree):
+    for el in classed_with(tree, _TAG_STEMS):
         if el.tag in _NAVIGATION_TAGS or not names_tag_list(el.get("class") or ""):
             continue
         links = list(el.iter("a"))
