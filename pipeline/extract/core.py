@@ -18,6 +18,7 @@ from pipeline.errors import ExtractionError
 from pipeline.extract.access import read_access
 from pipeline.extract.authors import choose_authors
 from pipeline.extract.body import text_extraction, tidy
+from pipeline.extract.datelines import dateline_candidates
 from pipeline.extract.dates import choose_published, modified_is_credible
 from pipeline.extract.decoding import MAX_HTML_BYTES, decode_html, not_html_reason
 from pipeline.extract.language import choose_language
@@ -26,17 +27,19 @@ from pipeline.extract.sources import (
     entry_text,
     feed_candidates,
     safe_bylines,
+    time_element_candidates,
     trafilatura_metadata,
     url_candidates,
 )
-from pipeline.extract.titles import headline, headline_text
+from pipeline.extract.tagmarkup import tag_list_candidates
+from pipeline.extract.titles import displayed_headline, headline, headline_text
 from pipeline.extract.topics import choose_topics
 from pipeline.metadata import Candidates, PageMetadata, read_metadata
 from pipeline.names import clean_text, name_key, squeezed
 from pipeline.records import Article, Entry
 from pipeline.urls import canonicalize, registrable_host, same_site, url_key
 
-EXTRACTOR_VERSION = f"news-ingest-extract/4+trafilatura-{trafilatura.__version__}"
+EXTRACTOR_VERSION = f"news-ingest-extract/5+trafilatura-{trafilatura.__version__}"
 # Site keys shorter than this match too much ("tv", "de").
 MIN_SITE_KEY = 3
 
@@ -71,6 +74,22 @@ def _site_keys(url: str, sources: dict[str, Candidates]) -> set[str]:
     return {k for k in keys if len(k) >= MIN_SITE_KEY}
 
 
+def _add_late_sources(
+    field_name: str, chosen: str, sources: dict[str, Candidates],
+    late: dict[str, Callable[[], Candidates]],
+) -> bool:
+    """Read the late sources (costly scans of the page, needed by few pages) that rank above
+    the source `chosen` for `field_name`; whether any was added."""
+    order = PRECEDENCE[field_name]
+    cut = order.index(chosen) if chosen in order else len(order)
+    added = False
+    for name in order[:cut]:
+        if name not in sources and name in late:
+            sources[name] = late.pop(name)()
+            added = True
+    return added
+
+
 def _merge(
     url: str,
     page: PageMetadata | None,
@@ -78,26 +97,33 @@ def _merge(
     text: str,
     now: datetime,
     bylines: Callable[[], Candidates] | None = None,
+    late: dict[str, Callable[[], Candidates]] | None = None,
 ) -> Article:
     chosen: dict[str, Any] = {}
     provenance: dict[str, str] = {}
     confidence: dict[str, float] = {}
     site_keys = _site_keys(url, sources)
     organizations = {name_key(o) for o in page.organizations} if page is not None else set()
-    for field_name in PRECEDENCE:
-        value: Any
+
+    def pick(field_name: str) -> tuple[Any, str]:
         if field_name == "authors":
-            value, source, confidence["authors"] = choose_authors(
+            names, source, confidence["authors"] = choose_authors(
                 sources, site_keys, organizations, bylines
             )
-        elif field_name in ("categories", "tags"):
-            value, source = choose_topics(field_name, sources, site_keys)
-        elif field_name == "published_at":
-            value, source, confidence["published_at"] = choose_published(sources, url, now)
-        elif field_name == "language":
-            value, source = choose_language(sources, text)
-        else:
-            value, source = _choose(field_name, sources, now)
+            return names, source
+        if field_name in ("categories", "tags"):
+            return choose_topics(field_name, sources, site_keys)
+        if field_name == "published_at":
+            published, source, confidence["published_at"] = choose_published(sources, url, now)
+            return published, source
+        if field_name == "language":
+            return choose_language(sources, text)
+        return _choose(field_name, sources, now)
+
+    for field_name in PRECEDENCE:
+        value, source = pick(field_name)
+        if late and _add_late_sources(field_name, source, sources, late):
+            value, source = pick(field_name)
         chosen[field_name] = value
         if source:
             provenance[field_name] = source
@@ -202,22 +228,33 @@ def extract_article(
         page = PageMetadata()
     doc, _ = text_extraction(tree, url)
     text = tidy(doc.text) if doc is not None and doc.text else ""
+    shown_h1 = displayed_headline(page.h1, page.title_tag)
     sources: dict[str, Candidates] = {
         "jsonld": page.jsonld,
         "opengraph": page.opengraph,
         "meta": page.meta,
         "microdata": page.microdata,
         "rel-tag": page.rel_tag,
-        "h1": Candidates(title=page.h1),
+        "h1": Candidates(title=shown_h1),
         "feed": feed_candidates(entry),
         "url": url_candidates(url),
     }
     sources["trafilatura"] = trafilatura_metadata(tree, url, sources, now)
+    # The <title> stands in for an <h1> that is no headline (else trafilatura's title, which
+    # splits the <title> at its separators, is the better last resort).
+    sources["title-tag"] = Candidates(title=page.title_tag if page.h1 and not shown_h1 else None)
+    # Read only when no source above them gives the field (after trafilatura's metadata, which
+    # is read when the declared sources leave a date unknown).
+    late: dict[str, Callable[[], Candidates]] = {
+        "tag-list": partial(tag_list_candidates, tree),
+        "time": partial(time_element_candidates, tree),
+        "dateline": partial(dateline_candidates, tree),
+    }
     source, fallback_reason, text_source = "page", None, "trafilatura"
     if not text and entry is not None:
         text = entry_text(entry)
         source, fallback_reason, text_source = "feed", "no-body-text", "feed"
-    article = _merge(url, page, sources, text, now, partial(safe_bylines, tree))
+    article = _merge(url, page, sources, text, now, partial(safe_bylines, tree), late)
     if not text and entry is None:
         # Script-rendered pages carry no body in HTML; their own summary beats losing the page.
         if not article.description or not article.title:

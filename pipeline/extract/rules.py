@@ -16,10 +16,13 @@ import re
 # Visible markup (microdata, byline elements, the <h1>) comes after the declared metadata; the
 # URL's date and language detection on the text are last resorts.
 PRECEDENCE: dict[str, tuple[str, ...]] = {
-    "title": ("jsonld", "opengraph", "microdata", "feed", "meta", "h1", "trafilatura"),
+    "title": (
+        "jsonld", "opengraph", "microdata", "feed", "meta", "h1", "title-tag", "trafilatura",
+    ),
     "authors": ("jsonld", "meta", "opengraph", "microdata", "feed", "byline", "trafilatura"),
     "published_at": (
-        "jsonld", "opengraph", "microdata", "meta", "feed", "trafilatura", "url",
+        "jsonld", "opengraph", "microdata", "meta", "feed", "time", "dateline", "trafilatura",
+        "url",
     ),
     "modified_at": ("jsonld", "opengraph", "microdata", "meta", "feed"),
     "site_name": ("opengraph", "jsonld", "meta", "trafilatura"),
@@ -29,18 +32,22 @@ PRECEDENCE: dict[str, tuple[str, ...]] = {
     "categories": (
         "jsonld", "opengraph", "microdata", "meta", "rel-tag", "feed", "trafilatura",
     ),
-    "tags": ("jsonld", "opengraph", "microdata", "meta", "rel-tag", "feed", "trafilatura"),
+    "tags": (
+        "jsonld", "opengraph", "microdata", "meta", "rel-tag", "feed", "tag-list", "trafilatura",
+    ),
 }
 # Trust in each source's publication date before agreement is counted; each reference (the
 # feed's date, the URL's date, the page's dateModified) agreeing within DATE_AGREEMENT_DAYS adds
-# DATE_AGREEMENT_BONUS. A date from a source in WEAK_DATE_SOURCES (trafilatura's guess, the URL)
+# DATE_AGREEMENT_BONUS. A date from a source in WEAK_DATE_SOURCES (the page's first <time
+# datetime> element, trafilatura's guess, the URL)
 # that a reference contradicts is not taken; a declared date that every reference contradicts
 # yields to a later source's date that one of them confirms.
 DATE_SOURCE_TRUST = {"jsonld": 0.8, "opengraph": 0.75, "microdata": 0.7, "meta": 0.7,
-                     "feed": 0.7, "trafilatura": 0.5, "url": 0.5}
+                     "feed": 0.7, "time": 0.6, "dateline": 0.5, "trafilatura": 0.5,
+                     "url": 0.5}
 DATE_AGREEMENT_BONUS = 0.1
 DATE_AGREEMENT_DAYS = 1
-WEAK_DATE_SOURCES = frozenset({"trafilatura", "url"})
+WEAK_DATE_SOURCES = frozenset({"time", "dateline", "trafilatura", "url"})
 # Article field -> attribute of metadata.Candidates holding it.
 CANDIDATE_ATTR = {"published_at": "published", "modified_at": "modified"}
 # Sources whose titles the publisher declares as metadata (trafilatura's title is read from them;
@@ -52,7 +59,7 @@ DECLARED_TITLE_SOURCES = frozenset({"jsonld", "opengraph", "microdata", "feed", 
 # Separators between a headline and the site name in <title>-like strings, tried in this order.
 TITLE_SEPARATORS = (
     " | ", " - ", " – ", " — ", " :: ", " · ", " • ", " / ", ": ", " * ", " » ", " ｜ ", "｜",
-    "ㅣ", "：", " |", "| ",
+    "ㅣ", "：", " |", "| ", ":",
 )
 # ": " joins a kicker to its headline: not a decoration's separator.
 KICKER_SEPARATORS = (":", "：")
@@ -62,6 +69,11 @@ DECORATION_SEPARATORS = tuple(s for s in TITLE_SEPARATORS if s.strip() not in KI
 GLUED_SEPARATORS = frozenset("-|｜ㅣ·•»/")
 MAX_GLUED_DECORATION = 30  # characters, separator included
 MAX_GLUED_WORDS = 3
+# Short tails cut at another source's full headline too: a parenthesised note ("Headline
+# (Published 2016)") and a section after a spaced colon ("Headline : Sports"), no longer than a
+# glued decoration. A colon without a space before it joins a kicker or a subtitle: never cut.
+TAIL_NOTE = re.compile(r"\s\((?P<note>[^()]+)\)")
+TAIL_SECTION = re.compile(r"\s[:：]\s(?P<section>\S.*)")
 # Site-name decorations are stripped at most this many times ("Head - Section | Site").
 MAX_DECORATIONS = 3
 # A headline cut short for a card or a feed ends with one of these.
@@ -293,8 +305,8 @@ ACCESS_CONFIDENCE = {"declared": 0.9, "truncated": 0.7, "marker": 0.6, "declared
 # Trust in a field's source when nothing more is known (authors and dates have tables of their
 # own): declared metadata over visible markup over heuristics. Shown next to the provenance.
 SOURCE_TRUST = {"jsonld": 0.8, "opengraph": 0.75, "microdata": 0.7, "meta": 0.7, "feed": 0.7,
-                "rel-tag": 0.6, "h1": 0.7, "byline": 0.5, "trafilatura": 0.5, "url": 0.5,
-                "detected": 0.5}
+                "rel-tag": 0.6, "tag-list": 0.5, "time": 0.6, "h1": 0.7, "title-tag": 0.5,
+                "dateline": 0.5, "byline": 0.5, "trafilatura": 0.5, "url": 0.5, "detected": 0.5}
 # Below this a field is listed by the low_confidence view.
 LOW_CONFIDENCE = 0.5
 
@@ -307,3 +319,40 @@ MIN_DETECT_TEXT = 80
 MIN_OVERRIDE_TEXT = 600
 # The language CMS templates declare by default, left on pages in every language.
 TEMPLATE_LANGUAGE = "en"
+
+# --------------------------------------------------------------------------- tag lists
+
+# A publisher's tag box without rel=tag ("<div class="article-tags"><a>Hamas</a>..."): an
+# element whose class names a list of tags: one of TAG_LIST_WORDS (plural) as a word of a class
+# name, or a singular TAG_LIST_SINGULAR word followed by a TAG_LIST_CONTAINERS word ("tag-list",
+# "tagLinks"). "tag-bridges" (WordPress's per-tag class on the article) names no list.
+TAG_LIST_WORDS = frozenset({"tags", "keywords", "schlagworte", "schlagwörter", "stichworte",
+                            "stichwörter", "etiquetas", "etichette", "trefwoorden", "hashtags"})
+TAG_LIST_SINGULAR = frozenset({"tag", "keyword", "schlagwort", "stichwort", "hashtag"})
+TAG_LIST_CONTAINERS = frozenset({"list", "links", "box", "container", "wrapper", "group",
+                                 "items", "block", "area", "section", "bar", "row"})
+# Words that make a tagged element navigation rather than this article's tags.
+TAG_LIST_NAVIGATION = frozenset({"cloud", "popular", "trending", "trend", "menu", "nav",
+                                 "navigation", "widget", "sidebar", "footer", "most", "top"})
+# A tag box links a few topics; more links than this is a site menu or a tag cloud, and a
+# longer link text is a teaser headline.
+MAX_TAG_LIST_LINKS = 20
+MAX_TAG_TEXT = 60
+
+# --------------------------------------------------------------------------- datelines
+
+# The printed dateline ("2019年4月4日", "21. Dezember 2024", "December 21, 2024"): the text of
+# the first element whose class has one of these words, when no declared date or <time> gives
+# one. A weak source, like trafilatura's guess: a feed or URL date it contradicts wins.
+# Not "data": in English class names it is rarely a date.
+DATELINE_CLASS_WORDS = frozenset({"date", "pubdate", "dateline", "published", "publish",
+                                  "timestamp", "datum", "fecha"})
+MAX_DATELINE_TEXT = 80
+# Month names of the publishers' languages, by their first letters (as written, lower-cased).
+DATELINE_MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9,
+    "oct": 10, "nov": 11, "dec": 12, "januar": 1, "februar": 2, "märz": 3, "mai": 5, "juni": 6,
+    "juli": 7, "okt": 10, "dez": 12, "janv": 1, "févr": 2, "mars": 3, "avr": 4, "juin": 6,
+    "juil": 7, "août": 8, "déc": 12, "ene": 1, "abr": 4, "ago": 8, "dic": 12, "gen": 1,
+    "mag": 5, "giu": 6, "lug": 7, "set": 9, "ott": 10,
+}

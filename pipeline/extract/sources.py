@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from lxml import etree
 from trafilatura.metadata import extract_metadata
 from trafilatura.settings import Extractor
 
@@ -16,6 +17,8 @@ from pipeline.extract.topics import split_tags
 from pipeline.metadata import Candidates, read_bylines
 from pipeline.names import clean_text
 from pipeline.records import Entry
+
+_TIME_XPATH = etree.XPath("//time[@datetime]")
 
 
 def feed_candidates(entry: Entry | None) -> Candidates:
@@ -37,6 +40,17 @@ def feed_candidates(entry: Entry | None) -> Candidates:
 def url_candidates(url: str) -> Candidates:
     """The publication date the URL's path gives."""
     return Candidates(published=date_from_url(url))
+
+
+def time_element_candidates(tree: Any) -> Candidates:
+    """The publication date of the page's first <time datetime> element: the dateline most
+    article templates print above the text (a weak source: a feed or URL date it contradicts
+    wins, see rules.WEAK_DATE_SOURCES)."""
+    for el in _TIME_XPATH(tree):
+        value = clean_text(el.get("datetime"))
+        if value:
+            return Candidates(published=value)
+    return Candidates()
 
 
 def entry_text(entry: Entry | None) -> str:

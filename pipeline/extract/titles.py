@@ -3,6 +3,8 @@ source's title that is its undecorated, uncut or displayed form."""
 
 from __future__ import annotations
 
+import re
+
 from pipeline.extract.rules import (
     DECLARED_TITLE_SOURCES,
     DECORATION_SEPARATORS,
@@ -15,11 +17,15 @@ from pipeline.extract.rules import (
     MIN_HEADLINE_MATCH,
     PRECEDENCE,
     QUOTE_FOLD,
+    TAIL_NOTE,
+    TAIL_SECTION,
     TITLE_SEPARATORS,
 )
 from pipeline.metadata import Candidates, PageMetadata
 from pipeline.names import clean_text, name_key
 from pipeline.urls import registrable_host
+
+_WORDS = re.compile(r"\w+")
 
 
 def headline_text(value: object) -> str | None:
@@ -27,6 +33,18 @@ def headline_text(value: object) -> str | None:
     if isinstance(value, str):
         value = INVISIBLE.sub("", value)
     return clean_text(value)
+
+
+def displayed_headline(h1: str | None, title_tag: str | None) -> str | None:
+    """The page's first <h1> as a headline candidate, or None when the page has a <title> and
+    the <h1> shares no word with it: a widget's or the logo's heading ("Original text"), not
+    the article's."""
+    if not h1 or not title_tag:
+        return h1
+    words = set(_WORDS.findall(h1.casefold()))
+    if words & set(_WORDS.findall(title_tag.casefold())):
+        return h1
+    return h1 if name_key(h1) in name_key(title_tag) else None
 
 
 def strip_site_name(title: str, site_names: list[str]) -> str:
@@ -77,8 +95,19 @@ def _within(title: str, other: str) -> bool:
         not after
         or any(after.startswith(sep) for sep in DECORATION_SEPARATORS)
         or _glued_decoration(after)
+        or _short_tail(after)
     )
     return before_ok and after_ok
+
+
+def _short_tail(tail: str) -> bool:
+    """`tail` is a parenthesised note or a spaced-colon section of a few words."""
+    match = TAIL_NOTE.fullmatch(tail) or TAIL_SECTION.fullmatch(tail)
+    return (
+        match is not None
+        and len(tail) <= MAX_GLUED_DECORATION
+        and len(match.group(match.lastgroup or 0).split()) <= MAX_GLUED_WORDS
+    )
 
 
 def _glued_decoration(tail: str) -> bool:
@@ -173,7 +202,9 @@ def title_candidates(
         out.append(("h1", h1))
     for name in PRECEDENCE["title"]:
         cand = sources.get(name)
-        text = headline_text(cand.title) if cand is not None and name != "h1" else None
+        # The <title> is no candidate beside the others: it is their decorated form.
+        offered = cand is not None and name not in ("h1", "title-tag")
+        text = headline_text(cand.title) if offered and cand is not None else None
         if text:
             out.append((name, text))
     return out
@@ -192,9 +223,18 @@ def headline(
     titles, as (headline, source whose text it is)."""
     site_names = [c.site_name for c in sources.values() if c.site_name]
     site_names.append(registrable_host(url))
+    sites_only = list(site_names)
     site_names.extend(categories)
     others = [(name, strip_site_name(t, site_names)) for name, t in title_candidates(page, sources)]
-    return clean_title(
+    cleaned, cleaned_source = clean_title(
         title, site_names, others, source,
         headline_text(page.title_tag) if page is not None else None,
     )
+    h1 = headline_text(page.h1) if page is not None else None
+    if h1 and h1.translate(QUOTE_FOLD) != cleaned.translate(QUOTE_FOLD) and _title_key(h1) in (
+        _title_key(cleaned), _title_key(strip_site_name(title, sites_only))
+    ):
+        # The headline as the page displays it: its case, and a section kicker it shows ("Box
+        # Office: ...") kept. Quotes alone change nothing: either form is the same headline.
+        return h1, "h1"
+    return cleaned, cleaned_source
