@@ -23,6 +23,7 @@ from prefect.runtime import flow_run
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
+from flows.gather import WriteGatherer
 from flows.reports import log_progress, run_report_markdown
 from flows.revisits import track_edits
 from flows.runners import (
@@ -259,7 +260,7 @@ def fetch_and_load_pages(
     gate: Callable[[str], str | None] | None = None,
 ) -> None:
     """Fetch and extract every pending page (of `feed_ids`, or all) in batches that overlap,
-    loading each batch as it completes."""
+    loading finished batches together in write steps (flows.gather) as they complete."""
     logger = get_run_logger()
     with open_step(path) as wh:
         pages = wh.pending_pages(feed_ids=feed_ids)
@@ -272,24 +273,19 @@ def fetch_and_load_pages(
         for i, batch in enumerate(_chunks(pages, settings.page_batch))
     ]
     done, started = 0, time.monotonic()
-    unwritten: list[PageResult] = []
 
-    def write() -> None:
-        nonlocal done, unwritten
-        _add(totals, write_warehouse(path, "page_results", run_id, quote(unwritten)))
-        for result in unwritten:  # stored and archived: the bodies need not stay in memory
+    def write(results: list[PageResult]) -> None:
+        nonlocal done
+        _add(totals, write_warehouse(path, "page_results", run_id, quote(results)))
+        for result in results:  # stored and archived: the bodies need not stay in memory
             result.fetch.body = b""
-        done += len(unwritten)
-        unwritten = []
+        done += len(results)
         _progress(logger, run_id, done, len(pages), started)
 
-    for future in as_completed(futures):
-        unwritten.extend(future.result())
-        release(future)
-        if len(unwritten) >= settings.pages_per_write:
-            write()
-    if unwritten:
-        write()
+    with WriteGatherer(write, settings.pages_per_write) as gathered:
+        for future in as_completed(futures):
+            gathered.add(future.result())
+            release(future)
 
 
 def report(run_id: int, mode: str, totals: dict[str, int], feeds: list[dict[str, Any]]) -> None:
