@@ -139,3 +139,22 @@ def test_duckdb_parameters_do_not_search_for_an_absent_pandas() -> None:
     assert "pandas" not in sys.modules
     table = pa.table({"k": keys})  # pyarrow asks for pandas too, and copes with its absence
     assert table.num_rows == 50
+
+
+def test_the_absent_module_finder_stands_aside_once_sys_path_changes(tmp_path: Path) -> None:
+    finder = duckext.AbsentModules(frozenset({"news_ingest_absent_probe"}))
+    sys.meta_path.insert(0, finder)
+    try:
+        with pytest.raises(ModuleNotFoundError):
+            import news_ingest_absent_probe  # type: ignore[import-not-found]  # noqa: F401
+        (tmp_path / "news_ingest_absent_probe.py").write_text("VALUE = 7\n", "utf-8")
+        sys.path.append(str(tmp_path))  # a folder added later (a plugin, a fresh install)
+        try:
+            import news_ingest_absent_probe  # noqa: F401
+
+            assert news_ingest_absent_probe.VALUE == 7
+        finally:
+            sys.path.remove(str(tmp_path))
+            sys.modules.pop("news_ingest_absent_probe", None)
+    finally:
+        sys.meta_path.remove(finder)
