@@ -74,6 +74,17 @@ def test_unreadable_time_elements_date_nothing() -> None:
     assert article.provenance.get("published_at") != "time"
 
 
+def test_a_duration_or_clock_time_element_is_passed_over_for_the_next() -> None:
+    byline = (
+        '<time datetime="PT4M">4 min read</time> <time datetime="11:15">11:15</time>'
+        ' <time datetime="2025-06-14T09:30:00+02:00">14 June</time>'
+    )
+    article = extract_article(_page(byline=byline), URL, now=NOW)
+    assert article.provenance.get("published_at") == "time"
+    assert article.published_at is not None
+    assert article.published_at.date().isoformat() == "2025-06-14"
+
+
 # Real pages whose only machine-readable date is a <time datetime> in the byline (the labels'
 # day, in the labels' offset).
 CORPUS_TIME_ELEMENTS = {
@@ -168,3 +179,18 @@ def test_corpus_datelines(name: str) -> None:
     label = label if label.tzinfo else label.replace(tzinfo=UTC)
     japan = timezone(timedelta(hours=9))
     assert label.astimezone(japan).date().isoformat() == CORPUS_DATELINES[name]
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("Mayor 3, 2024 results", None),  # a word that begins with a month's letters is no month
+        ("Octane 12, 2024", None),
+        ("Mail 12 2024", None),
+        ("5. Jänner 2024", "2024-01-05"),
+        ("Sept. 3, 2023", "2023-09-03"),
+        ("12 de setiembre de 2021", "2021-09-12"),
+    ],
+)
+def test_a_printed_month_is_the_start_of_one_month_name(text: str, day: str | None) -> None:
+    assert read_dateline(text) == day

@@ -145,3 +145,32 @@ def test_corpus_titles(name: str) -> None:
     assert (article.title or "").translate(fold) == found.title.translate(fold), (
         CORPUS_TITLES[name]
     )
+
+
+@pytest.mark.parametrize("title_tag", ["Ledger", "Home", "The Ledger | ledger.example.net"])
+def test_a_title_tag_that_is_only_the_site_never_beats_the_headline(title_tag: str) -> None:
+    """No og:title, no JSON-LD, no feed title (a URL-list backfill): an <h1> sharing no word
+    with a <title> that names only the site is still the headline."""
+    page = _page("", "Harbour bridge reopens after repairs", title_tag=title_tag)
+    article = extract_article(page, URL, now=NOW)
+    assert article.title == "Harbour bridge reopens after repairs"
+
+
+@pytest.mark.parametrize(
+    ("title_tag", "h1"),
+    [
+        ("台风摩羯登陆海南_新闻_新浪网", "台风“摩羯”登陆海南"),
+        ("東京で新しい店がオープン｜朝日新聞", "東京で新店オープン"),
+    ],
+)
+def test_an_unspaced_headline_shares_text_with_its_title_tag(title_tag: str, h1: str) -> None:
+    assert displayed_headline(h1, title_tag) == h1
+    article = extract_article(_page("", h1, title_tag=title_tag), URL, now=NOW)
+    assert article.title == h1
+
+
+def test_an_h1_in_capitals_does_not_replace_the_declared_title() -> None:
+    head = _og("Bridge reopens after two years of repairs")
+    page = _page(head, "BRIDGE REOPENS AFTER TWO YEARS OF REPAIRS")
+    article = extract_article(page, URL, now=NOW)
+    assert article.title == "Bridge reopens after two years of repairs"

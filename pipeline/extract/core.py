@@ -32,7 +32,12 @@ from pipeline.extract.sources import (
     url_candidates,
 )
 from pipeline.extract.tagmarkup import tag_list_candidates
-from pipeline.extract.titles import displayed_headline, headline, headline_text
+from pipeline.extract.titles import (
+    displayed_headline,
+    headline,
+    headline_text,
+    title_tag_stand_in,
+)
 from pipeline.extract.topics import choose_topics
 from pipeline.metadata import Candidates, PageMetadata, read_metadata
 from pipeline.names import clean_text, name_key, squeezed
@@ -242,7 +247,11 @@ def extract_article(
     sources["trafilatura"] = trafilatura_metadata(tree, url, sources, now)
     # The <title> stands in for an <h1> that is no headline (else trafilatura's title, which
     # splits the <title> at its separators, is the better last resort).
-    sources["title-tag"] = Candidates(title=page.title_tag if page.h1 and not shown_h1 else None)
+    stand_in = None
+    if page.h1 and not shown_h1:
+        names = [c.site_name for c in sources.values() if c.site_name] + [registrable_host(url)]
+        stand_in = title_tag_stand_in(page.title_tag, names)
+    sources["title-tag"] = Candidates(title=stand_in)
     # Read only when no source above them gives the field (after trafilatura's metadata, which
     # is read when the declared sources leave a date unknown).
     late: dict[str, Callable[[], Candidates]] = {

@@ -8,7 +8,7 @@ import re
 from datetime import date
 from typing import Any
 
-from pipeline.extract.rules import DATELINE_CLASS_WORDS, DATELINE_MONTHS, MAX_DATELINE_TEXT
+from pipeline.extract.rules import DATELINE_CLASS_WORDS, DATELINE_MONTH_NAMES, MAX_DATELINE_TEXT
 from pipeline.extract.tagmarkup import class_words, classed_with
 from pipeline.metadata import Candidates
 from pipeline.names import clean_text
@@ -42,12 +42,14 @@ def read_dateline(text: str) -> str | None:
     return None
 
 
-def _month_number(name: str) -> int | None:
-    folded = name.casefold()
-    for length in (len(folded), 5, 4, 3):
-        if (month := DATELINE_MONTHS.get(folded[:length])) is not None:
-            return month
-    return None
+def _month_number(word: str) -> int | None:
+    """The month a printed word names: the start (three letters or more) of month names that
+    all mean one month; None for any other word."""
+    folded = word.casefold()
+    if len(folded) < 3:
+        return None
+    months = {n for name, n in DATELINE_MONTH_NAMES.items() if name.startswith(folded)}
+    return months.pop() if len(months) == 1 else None
 
 
 def dateline_candidates(tree: Any) -> Candidates:

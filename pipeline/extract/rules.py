@@ -348,11 +348,25 @@ MAX_TAG_TEXT = 60
 DATELINE_CLASS_WORDS = frozenset({"date", "pubdate", "dateline", "published", "publish",
                                   "timestamp", "datum", "fecha"})
 MAX_DATELINE_TEXT = 80
-# Month names of the publishers' languages, by their first letters (as written, lower-cased).
-DATELINE_MONTHS = {
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9,
-    "oct": 10, "nov": 11, "dec": 12, "januar": 1, "februar": 2, "märz": 3, "mai": 5, "juni": 6,
-    "juli": 7, "okt": 10, "dez": 12, "janv": 1, "févr": 2, "mars": 3, "avr": 4, "juin": 6,
-    "juil": 7, "août": 8, "déc": 12, "ene": 1, "abr": 4, "ago": 8, "dic": 12, "gen": 1,
-    "mag": 5, "giu": 6, "lug": 7, "set": 9, "ott": 10,
+# Month names of the publishers' languages, written out (lower-cased): a printed month is a
+# word of three letters or more that begins one of them, and names a single month ("Sept.",
+# "déc", "märz"); a longer word ("Mayor", "Octane", "Mail") names none.
+DATELINE_MONTH_NAMES: dict[str, int] = {
+    **{
+        name: number
+        for months in (
+            "january february march april may june july august september october november"
+            " december",
+            "januar februar märz april mai juni juli august september oktober november dezember",
+            "janvier février mars avril mai juin juillet août septembre octobre novembre"
+            " décembre",
+            "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre"
+            " diciembre",
+            "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre"
+            " novembre dicembre",
+        )
+        for number, name in enumerate(months.split(), start=1)
+    },
+    "jänner": 1,  # Austrian
+    "setiembre": 9,  # Spanish of the Americas
 }

@@ -3,6 +3,7 @@ entry, trafilatura's metadata, the URL's date, and the page's byline markup."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from pipeline.names import clean_text
 from pipeline.records import Entry
 
 _TIME_XPATH = etree.XPath("//time[@datetime]")
+_HAS_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 
 
 def feed_candidates(entry: Entry | None) -> Candidates:
@@ -48,7 +50,7 @@ def time_element_candidates(tree: Any) -> Candidates:
     wins, see rules.WEAK_DATE_SOURCES)."""
     for el in _TIME_XPATH(tree):
         value = clean_text(el.get("datetime"))
-        if value:
+        if value and _HAS_YEAR.search(value):  # not a duration ("PT4M") or a bare clock time
             return Candidates(published=value)
     return Candidates()
 

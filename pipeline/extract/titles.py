@@ -26,6 +26,9 @@ from pipeline.names import clean_text, name_key
 from pipeline.urls import registrable_host
 
 _WORDS = re.compile(r"\w+")
+MAX_WIDGET_HEADING_WORDS = 3  # "Original text", "Latest news": longer <h1>s are headlines
+# Runs of letters of scripts written without spaces between words (CJK, Thai, ...).
+_UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
 
 
 def headline_text(value: object) -> str | None:
@@ -36,15 +39,44 @@ def headline_text(value: object) -> str | None:
 
 
 def displayed_headline(h1: str | None, title_tag: str | None) -> str | None:
-    """The page's first <h1> as a headline candidate, or None when the page has a <title> and
-    the <h1> shares no word with it: a widget's or the logo's heading ("Original text"), not
-    the article's."""
-    if not h1 or not title_tag:
+    """The page's first <h1> as a headline candidate, or None when it is a short heading
+    (three words at most) sharing no text with the page's <title>: a widget's or the logo's
+    heading ("Original text"), not the article's. A longer <h1> is a headline whatever the
+    <title> says (that may name only the site)."""
+    if not h1 or not title_tag or not _short_heading(h1):
         return h1
-    words = set(_WORDS.findall(h1.casefold()))
-    if words & set(_WORDS.findall(title_tag.casefold())):
-        return h1
-    return h1 if name_key(h1) in name_key(title_tag) else None
+    return h1 if shares_text(h1, title_tag) or name_key(h1) in name_key(title_tag) else None
+
+
+def _short_heading(text: str) -> bool:
+    return len(text.split()) <= MAX_WIDGET_HEADING_WORDS and len(_unspaced_pairs(text)) < 6
+
+
+def shares_text(a: str, b: str) -> bool:
+    """Whether two titles share a word, or (scripts written without spaces, where a "word" is
+    a whole clause) two characters in a row."""
+    if set(_WORDS.findall(a.casefold())) & set(_WORDS.findall(b.casefold())):
+        return True
+    return bool(_unspaced_pairs(a) & _unspaced_pairs(b))
+
+
+def _unspaced_pairs(text: str) -> set[str]:
+    return {run[i : i + 2] for run in _UNSPACED.findall(text) for i in range(len(run) - 1)}
+
+
+def title_tag_stand_in(title_tag: str | None, site_names: list[str]) -> str | None:
+    """The <title> as the headline of a page whose <h1> is no headline: with the site's name
+    stripped, and never when what is left is a single word or the site's name ("Home",
+    "Ledger"): a page's name, not an article's."""
+    if not title_tag:
+        return None
+    stripped = strip_site_name(title_tag, site_names)
+    keys = {name_key(s) for s in site_names if s}
+    if not stripped or name_key(stripped) in keys:
+        return None
+    if len(stripped.split()) < 2 and len(_unspaced_pairs(stripped)) < 3:
+        return None
+    return stripped
 
 
 def strip_site_name(title: str, site_names: list[str]) -> str:
@@ -231,6 +263,8 @@ def headline(
         headline_text(page.title_tag) if page is not None else None,
     )
     h1 = headline_text(page.h1) if page is not None else None
+    if h1 and h1.isupper() and not cleaned.isupper():
+        h1 = None  # a heading set in capitals by its style sheet's author, not the headline's case
     if h1 and h1.translate(QUOTE_FOLD) != cleaned.translate(QUOTE_FOLD) and _title_key(h1) in (
         _title_key(cleaned), _title_key(strip_site_name(title, sites_only))
     ):
