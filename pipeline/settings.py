@@ -96,7 +96,9 @@ class Settings(BaseSettings):
         300,
         description="pages a write step gathers (whole page batches) before it writes them in one"
         " transaction: each step's ~25 statements and commit cost the same for 100 pages or 300"
-        " (the flow's CPU per page fell by a third); 1 writes each batch as it completes",
+        " (the flow's CPU per page fell by a third). The gathered pages' bodies stay in memory"
+        " until written (up to this plus a batch); a batch arriving 10 s after the last write is"
+        " written at once; 1 writes each batch as it completes",
     )
     max_entries_per_feed: int = Field(
         200,

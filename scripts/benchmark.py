@@ -1030,7 +1030,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=None,
         metavar="WAREHOUSE",
         help="also run the same ingest into a copy of this warehouse (e.g. the 1M one from"
-        " scripts/warehouse_scale.py) and compare it with the run into an empty one",
+        " scripts/warehouse_scale.py) and compare it with the run into an empty one; writes"
+        " WAREHOUSE's band index files beside it if it has none, and (with --warehouse) opens"
+        " it for writing once, which applies this code's migrations and views to it",
     )
     parser.add_argument(
         "--warehouse",
