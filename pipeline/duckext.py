@@ -42,8 +42,8 @@ class AbsentModules:
     try searched all of sys.path (a 500-key lookup took 44 ms, 11 ms with this: a tenth of the
     flow process's CPU). `import` raises ModuleNotFoundError as it would have, only sooner.
     It stands aside (answers None, as a finder that knows nothing) for importlib.util.find_spec,
-    and for good once sys.path changes (a module installed or a folder added since may now
-    import). sys.modules is untouched (pyarrow reads a None placed there as pandas itself).
+    and looks again whenever sys.path has changed (a folder added since may hold the module).
+    sys.modules is untouched (pyarrow reads a None placed there as pandas itself).
     Installed by the command line's process only (fail_fast_on_absent), never on import."""
 
     def __init__(self, names: frozenset[str]) -> None:
@@ -53,9 +53,11 @@ class AbsentModules:
     def find_spec(self, name: str, path: object = None, target: object = None) -> None:
         if name not in self.names or not _asked_by_an_import():
             return None
-        if sys.path != self.path:
-            self.names = frozenset()  # the answer may have changed: no longer ours to give
-            return None
+        if sys.path != self.path:  # the answer may have changed: asked again, the slow way
+            self.path = list(sys.path)
+            self.names = frozenset(n for n in self.names if not _installed(n))
+            if name not in self.names:
+                return None
         raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 
 
