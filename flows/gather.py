@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Generic, Self, TypeVar
 
+from pipeline.lake import parse_warehouse_url
+from pipeline.settings import Settings
+
 T = TypeVar("T")
+FILE_PAGES_PER_WRITE = 300  # NEWS_INGEST_PAGES_PER_WRITE's default on a DuckDB file
 # A slow run (a backfill paced at a second per host) writes each batch as it comes: what a
 # crash loses, and how long the progress bar stands still, stay as they were per batch.
 WRITE_MAX_WAIT = 10.0
@@ -57,3 +62,11 @@ class WriteGatherer(Generic[T]):
     def __exit__(self, *exc: object) -> None:
         if not self._write_failed:
             self.flush()
+
+
+def pages_per_write(settings: Settings, warehouse: Path | str) -> int:
+    """NEWS_INGEST_PAGES_PER_WRITE, or its default for where the run writes: 300 pages on a
+    DuckDB file, each batch on a lake (see the setting)."""
+    if settings.pages_per_write is not None:
+        return settings.pages_per_write
+    return 1 if parse_warehouse_url(str(warehouse)).is_lake else FILE_PAGES_PER_WRITE

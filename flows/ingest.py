@@ -23,7 +23,7 @@ from prefect.runtime import flow_run
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
-from flows.gather import WriteGatherer
+from flows.gather import WriteGatherer, pages_per_write
 from flows.reports import log_progress, run_report_markdown
 from flows.revisits import track_edits
 from flows.runners import (
@@ -282,7 +282,7 @@ def fetch_and_load_pages(
         done += len(results)
         _progress(logger, run_id, done, len(pages), started)
 
-    with WriteGatherer(write, settings.pages_per_write) as gathered:
+    with WriteGatherer(write, pages_per_write(settings, path)) as gathered:
         for future in as_completed(futures):
             gathered.add(future.result())
             release(future)

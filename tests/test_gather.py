@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from flows.gather import WriteGatherer
+from flows.gather import FILE_PAGES_PER_WRITE, WriteGatherer, pages_per_write
+from pipeline.settings import Settings
 
 
 class Clock:
@@ -65,3 +68,13 @@ def test_a_failed_write_is_not_tried_again_on_the_way_out() -> None:
     ):
         gathered.add([1, 2])
     assert calls == [[1, 2]]
+
+
+def test_pages_per_write_defaults_by_where_the_run_writes(tmp_path: Path) -> None:
+    settings = Settings.from_env(warehouse=str(tmp_path / "w.duckdb"))
+    assert pages_per_write(settings, tmp_path / "w.duckdb") == FILE_PAGES_PER_WRITE
+    lake = f"ducklake:sqlite:{tmp_path / 'catalog.sqlite'}"
+    assert pages_per_write(settings, lake) == 1  # a lake writes each batch as it comes
+    settings = Settings.from_env(warehouse=str(tmp_path / "w.duckdb"), pages_per_write=50)
+    assert pages_per_write(settings, lake) == 50
+    assert pages_per_write(settings, tmp_path / "w.duckdb") == 50
