@@ -36,6 +36,7 @@ from pipeline.extract.titles import (
     displayed_headline,
     headline,
     headline_text,
+    site_names_of,
     title_tag_stand_in,
 )
 from pipeline.extract.topics import choose_topics
@@ -249,8 +250,7 @@ def extract_article(
     # splits the <title> at its separators, is the better last resort).
     stand_in = None
     if page.h1 and not shown_h1:
-        names = [c.site_name for c in sources.values() if c.site_name] + [registrable_host(url)]
-        stand_in = title_tag_stand_in(page.title_tag, names)
+        stand_in = title_tag_stand_in(page.title_tag, site_names_of(url, sources))
     sources["title-tag"] = Candidates(title=stand_in)
     # Read only when no source above them gives the field (after trafilatura's metadata, which
     # is read when the declared sources leave a date unknown).

@@ -64,6 +64,11 @@ def _unspaced_pairs(text: str) -> set[str]:
     return {run[i : i + 2] for run in _UNSPACED.findall(text) for i in range(len(run) - 1)}
 
 
+def site_names_of(url: str, sources: dict[str, Candidates]) -> list[str]:
+    """The names the sources give the site, then the URL's registrable host."""
+    return [c.site_name for c in sources.values() if c.site_name] + [registrable_host(url)]
+
+
 def title_tag_stand_in(title_tag: str | None, site_names: list[str]) -> str | None:
     """The <title> as the headline of a page whose <h1> is no headline: with the site's name
     stripped, and never when what is left is a single word or the site's name ("Home",
@@ -235,8 +240,11 @@ def title_candidates(
     for name in PRECEDENCE["title"]:
         cand = sources.get(name)
         # The <title> is no candidate beside the others: it is their decorated form.
-        offered = cand is not None and name not in ("h1", "title-tag")
-        text = headline_text(cand.title) if offered and cand is not None else None
+        text = (
+            headline_text(cand.title)
+            if cand is not None and name not in ("h1", "title-tag")
+            else None
+        )
         if text:
             out.append((name, text))
     return out
@@ -253,10 +261,8 @@ def headline(
     """The chosen `title` (from `source`) cleaned by `clean_title` against the site's names
     (the sources' site names, the URL's host, the article's categories) and the page's other
     titles, as (headline, source whose text it is)."""
-    site_names = [c.site_name for c in sources.values() if c.site_name]
-    site_names.append(registrable_host(url))
-    sites_only = list(site_names)
-    site_names.extend(categories)
+    sites_only = site_names_of(url, sources)
+    site_names = [*sites_only, *categories]
     others = [(name, strip_site_name(t, site_names)) for name, t in title_candidates(page, sources)]
     cleaned, cleaned_source = clean_title(
         title, site_names, others, source,
